@@ -1,0 +1,313 @@
+"""The ``wushe`` command.
+
+Every sub-command reads and writes the data contract. Errors are printed in
+Chinese and English (with file, line and column for data) and give a
+non-zero exit code; never a traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import DataError, WusheError
+
+__all__ = ["main"]
+
+log = logging.getLogger("wushe")
+T = TypeVar("T")
+
+EXIT_USAGE = 2
+EXIT_DATA = 3
+EXIT_INTERNAL = 70
+
+
+def _progress(items: Sequence[T], desc: str) -> Iterator[T]:
+    """tqdm on a terminal; one clean log line per ~10 % otherwise."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        yield from tqdm(items, desc=desc, unit="条", leave=False)
+        return
+    n = len(items)
+    step = max(1, n // 10)
+    t0 = time.perf_counter()
+    for i, item in enumerate(items, 1):
+        yield item
+        if i % step == 0 or i == n:
+            log.info("%s: %d/%d (%.1fs)", desc, i, n, time.perf_counter() - t0)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from .dataset import LoadReport, load_dataset
+
+    report = LoadReport()
+    ds = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows,
+                      max_file_bytes=int(args.max_file_mb * 1_000_000), report=report)
+    if report.skipped:
+        print(f"已跳过 {len(report.skipped)} 处错误所在的行 / skipped rows with "
+              f"{len(report.skipped)} error(s):", file=sys.stderr)
+        for e in report.skipped[:20]:
+            print("  " + e.format(), file=sys.stderr)
+    return ds
+
+
+def _matcher(args: argparse.Namespace, ds: Any) -> Any:
+    from .model import Matcher
+
+    t0 = time.perf_counter()
+    if getattr(args, "model", None):
+        from .persist import load_model
+
+        meta, emb, clf = load_model(args.model)
+        params = args.params or meta["scoring"]
+        m = Matcher(params=params, word_weight=meta["embedder"]["word_weight"]).fit(
+            ds, embedder=emb, classifier=clf)
+        if meta["data"]["digest"] != ds.digest:
+            log.info("model %s was fitted on other data (%s); applying it to %s",
+                     args.model, meta["data"]["source"], args.data)
+    else:
+        m = Matcher(params=args.params).fit(ds)
+    log.info("fitted in %.1fs", time.perf_counter() - t0)
+    return m
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    ds = _load(args)
+    open_needs = sum(n.status == "open" for n in ds.needs.values())
+    kinds: dict[str, int] = {}
+    for a in ds.actors.values():
+        kinds[a.kind] = kinds.get(a.kind, 0) + 1
+    print(f"数据有效 / dataset is valid: {len(ds.communities)} 个社区 communities, "
+          f"{len(ds.needs)} 条需求 needs（{open_needs} 条待匹配 open）, "
+          f"{len(ds.actors)} 个资源 actors {json.dumps(kinds, ensure_ascii=False)}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate_dataset
+
+    t0 = time.perf_counter()
+    s = generate_dataset(args.out, needs=args.needs, actors=args.actors, seed=args.seed,
+                         communities=args.communities)
+    if args.qrels:
+        _write_generated_qrels(Path(args.out), args.qrels, args.seed)
+    print(f"已生成 / generated {s.needs} needs, {s.actors} actors, {s.communities} communities "
+          f"→ {s.folder} ({time.perf_counter() - t0:.1f}s)")
+    return 0
+
+
+def _write_generated_qrels(folder: Path, n: int, seed: int) -> None:
+    import random
+
+    from .dataset import load_dataset
+    from .evaluate import make_qrels, read_truth, write_qrels
+    from .generate import _catalogue
+
+    ds = load_dataset(folder)
+    need_truth, actor_intents = read_truth(folder)
+    intent_cat = {it["id"]: it["category"] for it in _catalogue()["intents"]}
+    open_ids = sorted(i for i, x in ds.needs.items() if x.status == "open")
+    chosen = sorted(random.Random(seed).sample(open_ids, min(n, len(open_ids))))
+    write_qrels(folder / "qrels.csv", make_qrels(ds, need_truth, actor_intents, chosen, intent_cat))
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .persist import save_model
+
+    ds = _load(args)
+    m = _matcher(args, ds)
+    path = save_model(m, args.model)
+    print(f"模型已保存 / model saved: {path}")
+    return 0
+
+
+def _suggestion_items(m: Any, ids: list[str], k: int) -> Iterable[tuple[str, Any]]:
+    for nid in _progress(ids, "suggest"):
+        yield nid, m.suggest(nid, k=k)
+
+
+def _need_ids(args: argparse.Namespace, ds: Any) -> list[str]:
+    if args.need:
+        missing = [n for n in args.need if n not in ds.needs]
+        if missing:
+            raise WusheError(f"数据中没有这些需求：{', '.join(missing)}",
+                             f"needs not in the dataset: {', '.join(missing)}")
+        return sorted(set(args.need))
+    return sorted(n for n, x in ds.needs.items() if x.status == "open")
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .writers import suggestion_line, write_suggestions_jsonl
+
+    ds = _load(args)
+    m = _matcher(args, ds)
+    ids = _need_ids(args, ds)
+    if args.out:
+        n = write_suggestions_jsonl(args.out, _suggestion_items(m, ids, args.k))
+        print(f"已写入 {n} 条需求的建议 / wrote suggestions for {n} needs → {args.out}",
+              file=sys.stderr)
+    else:
+        for nid, sugg in _suggestion_items(m, ids, args.k):
+            print(suggestion_line(nid, sugg))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, read_qrels
+
+    ds = _load(args)
+    qrels = read_qrels(args.qrels)
+    m = _matcher(args, ds)
+    methods = ["wushe", "tfidf", "bm25"] if args.baselines else ["wushe"]
+    res = evaluate(m, qrels, methods=methods, truth_folder=args.truth or args.data)
+    if args.json:
+        print(json.dumps(res, ensure_ascii=False, indent=1, sort_keys=True))
+        return 0
+    print(f"{'method':<8}{'role':<15}{'needs':>6}{'NDCG@5':>9}{'P@1':>8}{'violations':>12}")
+    for method, roles in res.items():
+        for role, r in roles.items():
+            print(f"{method:<8}{role:<15}{r['needs']:>6}{r['ndcg@5']:>9.3f}{r['p@1']:>8.3f}"
+                  f"{r['violations']:>12}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .records import KIND_ZH
+
+    ds = _load(args)
+    m = _matcher(args, ds)
+    ids = _need_ids(args, ds)[: args.limit]
+    for nid in ids:
+        need = ds.needs[nid]
+        inf = m.inference_[nid]
+        print(f"\n【需求 {nid}】{ds.communities[need.community_id].name}：{need.text}")
+        print(f"  类别：{m.taxonomy_.zh(inf.category) or '未识别'}"
+              f"{'' if need.category else f'（推断，置信度 {inf.category_confidence:.2f}）'}"
+              f"；对象：{'、'.join(inf.groups) or '未识别'}；紧急程度：{need.urgency}")
+        for role, items in m.suggest(nid, k=args.k).items():
+            print(f"  ▸ {KIND_ZH[role]}")
+            if not items:
+                print("    （没有满足硬性条件的资源）")
+            for s in items:
+                a = ds.actors[s.actor_id]
+                print(f"    {s.actor_id} {a.name}  得分 {s.score:.2f}")
+                print(f"      理由：{'；'.join(s.reasons)}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wushe", description="五社联动 需求—资源匹配引擎")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data", required=True, help="dataset folder (contract format)")
+        sp.add_argument("--skip-bad-rows", action="store_true",
+                        help="import the good rows and report the bad ones")
+        sp.add_argument("--max-file-mb", type=float, default=512.0,
+                        help="refuse CSV files larger than this (MB)")
+
+    def model_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--model", help="model folder written by `wushe fit`")
+        sp.add_argument("--params", help="scoring parameters JSON (weights)")
+
+    sp = sub.add_parser("validate", help="check a dataset folder against the contract")
+    data_args(sp)
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("generate", help="write a synthetic dataset")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--needs", type=int, default=1000)
+    sp.add_argument("--actors", type=int, default=2000)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--communities", type=int, default=None)
+    sp.add_argument("--qrels", type=int, default=0,
+                    help="also judge N sampled open needs into qrels.csv")
+    sp.set_defaults(func=cmd_generate)
+
+    sp = sub.add_parser("fit", help="fit and save a model folder")
+    data_args(sp)
+    sp.add_argument("--model", required=True, help="output model folder, e.g. models/street")
+    sp.add_argument("--params", help="scoring parameters JSON (weights)")
+    sp.set_defaults(func=cmd_fit)
+
+    sp = sub.add_parser("suggest", help="ranked, explained suggestions as JSONL")
+    data_args(sp)
+    model_args(sp)
+    sp.add_argument("--need", action="append", help="need id (repeatable); default: all open")
+    sp.add_argument("--k", type=int, default=10)
+    sp.add_argument("--out", help="output .jsonl (default: stdout)")
+    sp.set_defaults(func=cmd_suggest)
+
+    sp = sub.add_parser("evaluate", help="NDCG@5, P@1, violations against qrels")
+    data_args(sp)
+    model_args(sp)
+    sp.add_argument("--qrels", required=True)
+    sp.add_argument("--truth", help="folder with truth.csv (labelled category/groups)")
+    sp.add_argument("--baselines", action="store_true", help="also run TF-IDF and BM25")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("demo", help="sample data → model → suggestions, printed")
+    sp.add_argument("--data", default=str(Path(__file__).resolve().parent.parent / "data" /
+                                          "sample"))
+    sp.add_argument("--skip-bad-rows", action="store_true")
+    sp.add_argument("--max-file-mb", type=float, default=512.0)
+    model_args(sp)
+    sp.add_argument("--need", action="append")
+    sp.add_argument("--limit", type=int, default=5)
+    sp.add_argument("--k", type=int, default=3)
+    sp.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wushe`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    if hasattr(args, "k") and args.k is not None and args.k < 1:
+        parser.error("--k must be ≥ 1 / --k 必须大于等于 1")
+    try:
+        return int(args.func(args))
+    except DataError as exc:
+        print(f"错误：数据有 {len(exc.errors)} 处问题，未导入任何记录。\n"
+              f"Error: the dataset has {len(exc.errors)} problem(s); nothing was imported.",
+              file=sys.stderr)
+        for e in exc.errors[:50]:
+            print("  " + e.format(), file=sys.stderr)
+        if len(exc.errors) > 50:
+            print(f"  …… 另有 {len(exc.errors) - 50} 处 / {len(exc.errors) - 50} more",
+                  file=sys.stderr)
+        return EXIT_DATA
+    except WusheError as exc:
+        print(f"错误：{exc.zh}\nError: {exc.en}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("已中断 / interrupted", file=sys.stderr)
+        return 130
+    except (OSError, MemoryError) as exc:
+        if args.debug:
+            raise
+        print(f"错误：无法读写文件或资源不足：{exc}\nError: I/O or resource failure: {exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # the last guard: a bug must not show users a traceback
+        if args.debug:
+            raise
+        print(f"内部错误，请带 --debug 重试并报告：{type(exc).__name__}: {exc}\n"
+              f"Internal error; re-run with --debug and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

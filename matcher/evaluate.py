@@ -1,0 +1,253 @@
+"""Offline evaluation: graded relevance, NDCG@5, P@1, constraint violations.
+
+``qrels.csv`` holds ``need_id, actor_id, relevance`` (0–3). Unjudged actors
+count as 0. Violations are re-checked for every suggestion with the scalar
+reference rules (:func:`constraints.violations`), using the need's labelled
+category and groups when a ``truth.csv`` is given, else the engine's.
+
+Baselines, run on the same needs and actors of the wanted kind:
+
+- ``tfidf``: jieba words (jieba's own dictionary, no domain lexicon), TF-IDF,
+  cosine; no constraints, no inference.
+- ``bm25``: the same tokens ranked by BM25 (``bm25s``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .constraints import ActorContext, NeedContext, violations
+from .csvio import decode_bytes
+from .errors import DatasetError
+from .geo import Places, community_path
+from .records import ROLES, Dataset
+from .table import need_range_keys, range_key
+
+__all__ = ["METHODS", "evaluate", "make_qrels", "ndcg_at", "read_qrels", "write_qrels"]
+
+METHODS = ("wushe", "tfidf", "bm25")
+
+
+def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 5,
+            ideal: list[int] | None = None) -> float:
+    """NDCG@k with gains ``2**rel - 1``.
+
+    Examples
+    --------
+    >>> ndcg_at(["a", "b"], {"a": 3, "b": 1})
+    1.0
+    >>> round(ndcg_at(["b", "a"], {"a": 3, "b": 1}), 3)
+    0.67
+    """
+    gains = [(2 ** rel.get(a, 0) - 1) / math.log2(i + 2) for i, a in enumerate(ranked[:k])]
+    best = sorted(ideal if ideal is not None else rel.values(), reverse=True)[:k]
+    idcg = sum((2 ** r - 1) / math.log2(i + 2) for i, r in enumerate(best))
+    return sum(gains) / idcg if idcg > 0 else 0.0
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """``{need_id: {actor_id: relevance}}`` from a qrels CSV."""
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"找不到相关性标注文件：{p}", f"qrels file not found: {p}")
+    text, _ = decode_bytes(p.read_bytes())
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        try:
+            rel = int(row["relevance"])
+            if not 0 <= rel <= 3:
+                raise ValueError(rel)
+            out[row["need_id"]][row["actor_id"]] = rel
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DatasetError(f"{p.name} 第 {line} 行：需要 need_id, actor_id, relevance(0–3)",
+                               f"{p.name} line {line}: need need_id, actor_id, relevance 0-3"
+                               ) from exc
+    return dict(out)
+
+
+def read_truth(folder: str | Path) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+    """Need truth (intent, category, groups) and actor intents, if the files exist."""
+    needs: dict[str, dict[str, str]] = {}
+    actors: dict[str, list[str]] = {}
+    p = Path(folder)
+    if (p / "truth.csv").exists():
+        with (p / "truth.csv").open(encoding="utf-8", newline="") as fh:
+            needs = {r["need_id"]: r for r in csv.DictReader(fh)}
+    if (p / "actor_truth.csv").exists():
+        with (p / "actor_truth.csv").open(encoding="utf-8", newline="") as fh:
+            actors = {r["actor_id"]: [x for x in r["intents"].split(";") if x]
+                      for r in csv.DictReader(fh)}
+    return needs, actors
+
+
+def _truth_ctx(ds: Dataset, need_id: str, truth: dict[str, str] | None,
+               fallback: Callable[[str], tuple[str, tuple[str, ...]]] | None) -> NeedContext:
+    n = ds.needs[need_id]
+    path = community_path(ds.communities[n.community_id])
+    if truth is not None:
+        groups = tuple(g for g in truth["target_groups"].split(";") if g)
+        return NeedContext(n, path, truth["category"], groups)
+    if fallback is not None:
+        cat, groups = fallback(need_id)
+        return NeedContext(n, path, cat, groups)
+    return NeedContext(n, path, n.category, n.target_groups)
+
+
+def _actor_contexts(ds: Dataset) -> dict[str, ActorContext]:
+    places = Places(ds.communities)
+    return {a.actor_id: ActorContext(a, places.actor_home(a), ds.load.get(a.actor_id, 0),
+                                     a.categories if a.kind == "fund" else (),
+                                     a.target_groups if a.kind == "fund" else ())
+            for a in ds.actors.values()}
+
+
+def make_qrels(ds: Dataset, need_truth: dict[str, dict[str, str]],
+               actor_intents: dict[str, list[str]], need_ids: Iterable[str],
+               intent_category: dict[str, str]) -> list[tuple[str, str, int]]:
+    """Graded judgements from known intents, zero for any infeasible pair.
+
+    3: the actor offers the need's intent; 2: it offers another service of
+    the same category (or is a fund restricted to that category); 1: a fund
+    open to every category. Infeasible pairs (by the reference rules on the
+    need's true category and groups) are 0 and not listed.
+    """
+    actx = _actor_contexts(ds)
+    by_range: dict[tuple[int, str, str], list[str]] = defaultdict(list)
+    for aid, c in actx.items():
+        k = range_key(c.actor.kind, c.actor.scope, c.home)
+        if k is not None:
+            by_range[k].append(aid)
+    out = []
+    for nid in need_ids:
+        t = need_truth[nid]
+        nctx = _truth_ctx(ds, nid, t, None)
+        for role in ROLES:
+            if role not in nctx.need.roles:
+                continue
+            for key in need_range_keys(role, nctx.path):
+                for aid in by_range.get(key, ()):
+                    if violations(nctx, actx[aid], role):
+                        continue
+                    intents = actor_intents.get(aid, [])
+                    cats = {intent_category[i] for i in intents}
+                    if t["intent"] in intents:
+                        rel = 3
+                    elif t["category"] in cats:
+                        rel = 2
+                    elif role == "fund" and not actx[aid].fund_categories:
+                        rel = 1
+                    else:
+                        continue
+                    out.append((nid, aid, rel))
+    return sorted(out)
+
+
+def write_qrels(path: str | Path, rows: list[tuple[str, str, int]]) -> None:
+    """Write ``need_id, actor_id, relevance``."""
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["need_id", "actor_id", "relevance"])
+        w.writerows(rows)
+
+
+class _Baseline:
+    """Plain text retrieval over all actors of a kind (no lexicon, no constraints)."""
+
+    def __init__(self, ds: Dataset, method: str) -> None:
+        import jieba
+
+        self.tk = jieba.Tokenizer()
+        self.method = method
+        self.by_kind: dict[str, list[str]] = defaultdict(list)
+        for a in sorted(ds.actors.values(), key=lambda a: a.actor_id):
+            self.by_kind[a.kind].append(a.actor_id)
+        self.models: dict[str, Any] = {}
+        for kind, ids in self.by_kind.items():
+            docs = [self._tok(ds.actors[i].text) for i in ids]
+            if method == "tfidf":
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                vec = TfidfVectorizer(analyzer=lambda d: d)
+                self.models[kind] = (vec, vec.fit_transform(docs))
+            else:
+                import bm25s
+
+                bm = bm25s.BM25()
+                bm.index([d or ["_"] for d in docs], show_progress=False)
+                self.models[kind] = bm
+
+    def _tok(self, text: str) -> list[str]:
+        return [w for w in self.tk.lcut(text) if w.strip() and len(w.strip()) > 0]
+
+    def rank(self, text: str, kind: str, k: int) -> list[str]:
+        ids = self.by_kind.get(kind, [])
+        if not ids:
+            return []
+        q = self._tok(text)
+        if self.method == "tfidf":
+            vec, x = self.models[kind]
+            scores = np.asarray((x @ vec.transform([q]).T).todense()).ravel()
+        else:
+            scores = self.models[kind].get_scores(q)
+        order = sorted(range(len(ids)), key=lambda i: (-round(float(scores[i]), 6), ids[i]))
+        return [ids[i] for i in order[:k]]
+
+
+def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
+             methods: Iterable[str] = ("wushe",), truth_folder: str | Path | None = None,
+             ) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics per method and role: ``ndcg@5``, ``p@1``, ``violations``, ``needs``.
+
+    Each need of ``qrels`` that is in the fitted dataset is ranked for every
+    role it wants that has at least one judged actor.
+    """
+    ds: Dataset = matcher.dataset_
+    need_truth = read_truth(truth_folder)[0] if truth_folder else {}
+    actx = _actor_contexts(ds)
+
+    def engine_labels(nid: str) -> tuple[str, tuple[str, ...]]:
+        inf = matcher.inference_[nid]
+        return inf.category, inf.groups
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for method in methods:
+        base = None if method == "wushe" else _Baseline(ds, method)
+        acc: dict[str, dict[str, float]] = {r: defaultdict(float) for r in (*ROLES, "all")}
+        for nid in sorted(qrels):
+            if nid not in ds.needs:
+                continue
+            rel = qrels[nid]
+            need = ds.needs[nid]
+            nctx = _truth_ctx(ds, nid, need_truth.get(nid), engine_labels)
+            sugg = matcher.suggest(nid, k=k) if base is None else None
+            for role in need.roles:
+                judged = {a: r for a, r in rel.items() if a in ds.actors
+                          and ds.actors[a].kind == role}
+                if not any(judged.values()):
+                    continue
+                ranked = ([s.actor_id for s in sugg.get(role, [])] if sugg is not None
+                          else base.rank(need.text, role, k) if base else [])
+                viol = sum(1 for a in ranked if violations(nctx, actx[a], role))
+                for bucket in (role, "all"):
+                    a = acc[bucket]
+                    a["needs"] += 1
+                    a["ndcg@5"] += ndcg_at(ranked, judged, 5)
+                    a["p@1"] += 1.0 if ranked and judged.get(ranked[0], 0) >= 2 else 0.0
+                    a["violations"] += viol
+                    a["suggested"] += len(ranked)
+        results[method] = {
+            r: {"needs": int(a["needs"]),
+                "ndcg@5": round(a["ndcg@5"] / a["needs"], 4) if a["needs"] else 0.0,
+                "p@1": round(a["p@1"] / a["needs"], 4) if a["needs"] else 0.0,
+                "violations": int(a["violations"]),
+                "suggested": int(a["suggested"])}
+            for r, a in acc.items()
+        }
+    return results

@@ -1,0 +1,154 @@
+"""Inference of a need's category and target groups (and an actor's categories).
+
+Pure functions over the lexicon's concept hits, optionally blended with a
+classifier's probabilities. Confidence is reported so that callers (and
+station staff) can see how sure the engine is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .lexicon import Lexicon
+
+__all__ = [
+    "IMPLIED_GROUPS",
+    "Inference",
+    "category_distribution",
+    "infer_actor_categories",
+    "infer_groups",
+    "infer_need",
+]
+
+# A category that, when nothing else names the group, implies who is served.
+IMPLIED_GROUPS = {
+    "elderly_care": "老年人",
+    "child_welfare": "儿童",
+    "disability": "残疾人",
+    "social_assistance": "困难群众",
+    "governance": "全体居民",
+    "environment": "全体居民",
+    "emergency": "全体居民",
+    "culture_sports": "全体居民",
+}
+
+
+@dataclass(frozen=True)
+class Inference:
+    """What the engine believes of a need: category, groups, and how sure it is."""
+
+    category: str
+    category_confidence: float
+    category_scores: dict[str, float]
+    groups: tuple[str, ...]
+    group_confidence: dict[str, float]
+
+
+def category_distribution(concepts: dict[str, list[str]], lex: Lexicon) -> dict[str, float]:
+    """Unnormalised category evidence from concept hits.
+
+    Repeated mentions of one concept add a little; each concept counts once
+    fully.
+
+    Examples
+    --------
+    >>> from matcher.lexicon import default_lexicon
+    >>> lex = default_lexicon()
+    >>> category_distribution(lex.concepts("送饭 做不了饭"), lex)
+    {'elderly_care': 1.3}
+    """
+    scores: dict[str, float] = {}
+    for concept, surfaces in concepts.items():
+        boost = 1.0 + 0.3 * (len(surfaces) - 1)
+        for cat, w in lex.concept_categories[concept].items():
+            scores[cat] = round(scores.get(cat, 0.0) + w * boost, 6)
+    return scores
+
+
+def _normalise(scores: dict[str, float]) -> dict[str, float]:
+    total = sum(scores.values())
+    return {k: v / total for k, v in scores.items()} if total > 0 else {}
+
+
+def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
+               given_groups: tuple[str, ...] = (),
+               classifier_proba: dict[str, float] | None = None,
+               classifier_weight: float = 0.4) -> Inference:
+    """Infer a need's category and groups from its normalised text.
+
+    Given values win with confidence 1. Otherwise the lexicon's evidence (and
+    a classifier's probabilities, when one was trained on labelled needs) are
+    blended; confidence is the top share damped by how much evidence there
+    was.
+
+    Examples
+    --------
+    >>> from matcher.lexicon import default_lexicon
+    >>> inf = infer_need("我爸82岁一个人住 做不了饭", default_lexicon())
+    >>> inf.category, inf.groups
+    ('elderly_care', ('老年人',))
+    >>> infer_need("楼上天天吵", default_lexicon()).category
+    'mediation'
+    """
+    lex_scores = category_distribution(lex.concepts(text_norm), lex)
+    lex_dist = _normalise(lex_scores)
+    evidence = sum(lex_scores.values())
+    if classifier_proba:
+        w = classifier_weight if lex_dist else 1.0
+        keys = set(lex_dist) | set(classifier_proba)
+        dist = {k: (1 - w) * lex_dist.get(k, 0.0) + w * classifier_proba.get(k, 0.0)
+                for k in keys}
+        evidence = max(evidence, 1.0)
+    else:
+        dist = lex_dist
+    if given_category:
+        category, confidence = given_category, 1.0
+        dist = {given_category: 1.0}
+    elif dist:
+        category = min(dist, key=lambda k: (-dist[k], k))
+        confidence = round(dist[category] * (1.0 - math.exp(-1.5 * evidence)), 4)
+    else:
+        category, confidence = "", 0.0
+    groups, group_conf = infer_groups(text_norm, lex, category=category, given=given_groups)
+    return Inference(category, confidence, {k: round(v, 4) for k, v in sorted(dist.items())},
+                     groups, group_conf)
+
+
+def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
+                 given: tuple[str, ...] = ()) -> tuple[tuple[str, ...], dict[str, float]]:
+    """Target groups: given ones, else cued ones, else implied by the category."""
+    if given:
+        return given, dict.fromkeys(given, 1.0)
+    cued = lex.groups(text_norm)
+    if cued:
+        conf = {g: round(min(0.95, 0.7 + 0.1 * len(c)), 4) for g, c in cued.items()}
+        return tuple(sorted(cued, key=_group_order)), conf
+    implied = IMPLIED_GROUPS.get(category)
+    if implied:
+        return (implied,), {implied: 0.6}
+    return (), {}
+
+
+def _group_order(g: str) -> int:
+    from .records import TARGET_GROUPS
+
+    return TARGET_GROUPS.index(g)
+
+
+def infer_actor_categories(text_norm: str, lex: Lexicon, *, min_score: float = 0.9,
+                           relative: float = 0.4) -> tuple[str, ...]:
+    """Categories an actor's own words show it serves (multi-label).
+
+    Examples
+    --------
+    >>> from matcher.lexicon import default_lexicon
+    >>> infer_actor_categories("提供老年助餐 居家照护 陪诊服务", default_lexicon())
+    ('elderly_care',)
+    """
+    scores = category_distribution(lex.concepts(text_norm), lex)
+    if not scores:
+        return ()
+    top = max(scores.values())
+    keep = [c for c, s in scores.items() if s >= min_score and s >= relative * top]
+    return tuple(sorted(keep, key=lambda c: (-scores[c], c)))

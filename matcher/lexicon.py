@@ -1,0 +1,152 @@
+"""The domain lexicon: concepts, their surface forms, target-group cues.
+
+Residents say 送饭, 做不了饭 or 吃饭难; an organization writes 老年助餐.
+Both map to the concept 助餐, and the concept to the category
+``elderly_care``. The lexicon is package data (``resources/*.tsv``) so a
+wheel install carries it; it is loaded once, lazily.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["Lexicon", "default_lexicon"]
+
+_lock = threading.Lock()
+_cache: dict[str, Lexicon] = {}
+
+
+def _read(name: str) -> list[str]:
+    text = resources.files("matcher.resources").joinpath(name).read_text("utf-8")
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _alternation(surfaces: list[str]) -> re.Pattern[str]:
+    # Longest first: at each position the regex takes the first alternative that
+    # matches, so 走路困难 wins over 困难 and 做不了饭 over 做饭.
+    ordered = sorted(set(surfaces), key=lambda s: (-len(s), s))
+    return re.compile("|".join(re.escape(s) for s in ordered))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Concepts, group cues and stopwords of the domain.
+
+    Examples
+    --------
+    >>> lex = default_lexicon()
+    >>> lex.concepts("我爸一个人住，中风后做不了饭")
+    {'探访关爱': ['一个人住'], '康复': ['中风'], '助餐': ['做不了饭']}
+    >>> sorted(lex.groups("我家娃放学没人接"))
+    ['儿童']
+    """
+
+    concept_categories: dict[str, dict[str, float]]
+    surface_concept: dict[str, str]
+    group_surfaces: dict[str, str | None]
+    stopwords: frozenset[str]
+    dictionary: tuple[tuple[str, int], ...]
+
+    @property
+    def _concept_re(self) -> re.Pattern[str]:
+        return _compiled(self, "concept", list(self.surface_concept))
+
+    @property
+    def _group_re(self) -> re.Pattern[str]:
+        return _compiled(self, "group", list(self.group_surfaces))
+
+    def concepts(self, text: str) -> dict[str, list[str]]:
+        """Concepts found in ``text`` (normalised), with the surfaces that named them."""
+        found: dict[str, list[str]] = {}
+        for m in self._concept_re.finditer(text):
+            surface = m.group(0)
+            found.setdefault(self.surface_concept[surface], []).append(surface)
+        return found
+
+    def groups(self, text: str) -> dict[str, list[str]]:
+        """Target groups cued in ``text``, with the cue words."""
+        found: dict[str, list[str]] = {}
+        for m in self._group_re.finditer(text):
+            group = self.group_surfaces[m.group(0)]
+            if group is not None:
+                found.setdefault(group, []).append(m.group(0))
+        for group, cue in _age_groups(text):
+            found.setdefault(group, []).append(cue)
+        return found
+
+
+_compiled_cache: dict[tuple[int, str], re.Pattern[str]] = {}
+
+
+def _compiled(lex: Lexicon, which: str, surfaces: list[str]) -> re.Pattern[str]:
+    key = (id(lex), which)
+    pat = _compiled_cache.get(key)
+    if pat is None:
+        pat = _compiled_cache[key] = _alternation(surfaces)
+    return pat
+
+
+_AGE_RE = re.compile(r"(\d{1,3})\s*(?:多)?\s*(?:岁|周岁)")
+_CN_AGE_RE = re.compile(r"([六七八九])十(?:多|几|来)?岁|([六七八九])旬|快([七八九])十")
+
+
+def _age_groups(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for m in _AGE_RE.finditer(text):
+        age = int(m.group(1))
+        if age >= 60:
+            out.append(("老年人", m.group(0)))
+        elif age <= 12:
+            out.append(("儿童", m.group(0)))
+        elif age <= 18:
+            out.append(("青少年", m.group(0)))
+    out.extend(("老年人", m.group(0)) for m in _CN_AGE_RE.finditer(text))
+    return out
+
+
+def _build() -> Lexicon:
+    concept_categories: dict[str, dict[str, float]] = {}
+    surface_concept: dict[str, str] = {}
+    for line in _read("concepts.tsv"):
+        concept, cats, surfaces = line.split("\t")
+        concept_categories[concept] = {
+            c.split(":")[0]: float(c.split(":")[1]) for c in cats.split(",") if c
+        }
+        for s in [concept, *surfaces.split("|")]:
+            surface_concept.setdefault(s.lower(), concept)
+    group_surfaces: dict[str, str | None] = {}
+    for line in _read("groups.tsv"):
+        group, surfaces = line.split("\t")
+        for s in surfaces.split("|"):
+            if group == "!":
+                group_surfaces[s] = None
+            else:
+                group_surfaces.setdefault(s, group)
+    words: dict[str, int] = {}
+    for line in _read("thuocl_domain.txt"):
+        w, f = line.split("\t")
+        words[w] = min(int(f), 50_000)
+    for s in [*surface_concept, *(g for g in group_surfaces if g)]:
+        if len(s) >= 2:
+            words[s] = max(words.get(s, 0), 50_000)
+    return Lexicon(
+        concept_categories=concept_categories,
+        surface_concept=surface_concept,
+        group_surfaces=group_surfaces,
+        stopwords=frozenset(_read("stopwords.txt")),
+        dictionary=tuple(sorted(words.items())),
+    )
+
+
+def default_lexicon() -> Lexicon:
+    """The package's lexicon, built once per process (thread-safe)."""
+    lex = _cache.get("default")
+    if lex is None:
+        with _lock:
+            lex = _cache.get("default")
+            if lex is None:
+                lex = _cache["default"] = _build()
+    return lex

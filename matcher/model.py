@@ -1,0 +1,378 @@
+"""The :class:`Matcher` estimator: fit on a dataset, suggest per role.
+
+It wires the pure modules together: text (tokenizer, lexicon), inference,
+embedding, the actor table, constraints and scoring. It is the only module
+that knows the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from .constraints import REASONS_ZH, ActorContext, NeedContext, slot_mask, violations
+from .dataset import load_dataset
+from .embed import TextEmbedder
+from .errors import ParameterError, UnknownNeedError
+from .explain import explain
+from .geo import Places, community_path
+from .infer import Inference, infer_actor_categories, infer_need
+from .lexicon import default_lexicon
+from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
+from .scoring import ScoringParams, combine, proximity_score
+from .table import ActorTable, build_actor_table, feasible_rows, need_range_keys
+from .taxonomy import default_taxonomy
+from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
+
+__all__ = ["GENERIC_CONCEPTS", "Matcher", "Suggestion"]
+
+log = logging.getLogger(__name__)
+
+# Concepts that say what kind of actor something is, not what service a need wants.
+GENERIC_CONCEPTS = frozenset({"志愿服务", "社会工作", "慈善资金"})
+
+
+class Suggestion(NamedTuple):
+    """One ranked suggestion: actor, score in [0, 1], reasons (Chinese), breakdown."""
+
+    actor_id: str
+    score: float
+    reasons: list[str]
+    breakdown: dict[str, float]
+
+
+class Matcher(BaseEstimator):
+    """Match residents' needs to organizations, social workers, volunteers and funds.
+
+    Parameters
+    ----------
+    params : str, dict or None, default None
+        Scoring parameters: a path to a JSON file, a dict, or ``None`` for the
+        package's ``params.json``.
+    word_weight : float, default 0.75
+        Share of word (vs character n-gram) features in the text vectors.
+    use_classifier : bool, default True
+        Train a category classifier on the dataset's labelled needs (when
+        there are enough) and blend it with the lexicon.
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    dataset_ : Dataset
+    embedder_ : TextEmbedder
+    table_ : ActorTable
+    inference_ : dict[str, Inference]
+        Category and groups the engine uses for each need of the dataset.
+
+    Examples
+    --------
+    >>> m = Matcher().fit("data/sample")
+    >>> out = m.suggest("N0001", k=2, roles=["volunteer"])
+    >>> list(out), len(out["volunteer"]) <= 2
+    (['volunteer'], True)
+    """
+
+    def __init__(self, params: str | dict[str, Any] | None = None, word_weight: float = 0.75,
+                 use_classifier: bool = True, random_state: int = 0) -> None:
+        self.params = params
+        self.word_weight = word_weight
+        self.use_classifier = use_classifier
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def _scoring_params(self) -> ScoringParams:
+        if self.params is None:
+            return ScoringParams.default()
+        if isinstance(self.params, dict):
+            base = ScoringParams.default().as_dict()
+            base.update({k: v for k, v in self.params.items() if k != "weights"})
+            base["weights"] = {**base["weights"], **self.params.get("weights", {})}
+            return ScoringParams.from_dict(base)
+        return ScoringParams.from_file(self.params)
+
+    def fit(self, dataset: Dataset | str | Path, embedder: TextEmbedder | None = None,
+            classifier: dict[str, Any] | None = None) -> Matcher:
+        """Learn text vectors, inferences and the actor table from a dataset.
+
+        ``embedder`` and ``classifier`` (as saved in a model folder) are reused
+        instead of learned when given.
+        """
+        ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+        if not 0.0 <= self.word_weight <= 1.0:
+            raise ParameterError(f"word_weight 应在 0 到 1 之间：{self.word_weight}",
+                                 f"word_weight must be in [0, 1], got {self.word_weight}")
+        self.scoring_ = self._scoring_params()
+        self.tokenizer_ = ChineseTokenizer()
+        self.taxonomy_ = default_taxonomy()
+        lex = default_lexicon()
+        self.categories_ = list(self.taxonomy_.codes)
+        for n in ds.needs.values():
+            if n.category and n.category not in self.categories_:
+                self.categories_.append(n.category)
+        for a in ds.actors.values():
+            self.categories_.extend(c for c in a.categories if c not in self.categories_)
+        self.concepts_ = sorted(lex.concept_categories)
+        actors = sorted(ds.actors.values(), key=lambda a: a.actor_id)
+        needs = sorted(ds.needs.values(), key=lambda n: n.need_id)
+        a_norm = [normalize_text(a.text) for a in actors]
+        n_norm = [normalize_text(n.text) for n in needs]
+        a_tok = self.tokenizer_.tokenize_many(a.text for a in actors)
+        n_tok = self.tokenizer_.tokenize_many(n.text for n in needs)
+        if embedder is None:
+            embedder = TextEmbedder(word_weight=self.word_weight,
+                                    min_df=2 if len(a_norm) + len(n_norm) > 5000 else 1)
+            embedder.fit(a_tok + n_tok, a_norm + n_norm)
+        self.embedder_ = embedder
+        need_x = self.embedder_.transform(n_tok, n_norm)
+        self.classifier_ = classifier if classifier is not None else self._train_classifier(
+            needs, need_x)
+        self.dataset_ = ds
+        self.places_ = Places(ds.communities)
+        self.need_rows_ = {n.need_id: i for i, n in enumerate(needs)}
+        self.need_x_ = need_x
+        self.need_tokens_ = n_tok
+        self.inference_ = {n.need_id: self._infer(n, n_norm[i], need_x[i])
+                           for i, n in enumerate(needs)}
+        self._build_table(actors, a_norm, a_tok)
+        self.rejected_ = {(f.need_id, f.actor_id) for f in ds.feedback if f.outcome == "rejected"}
+        log.info("fitted on %d needs, %d actors", len(needs), len(actors))
+        return self
+
+    def _train_classifier(self, needs: list[Need], x: sp.csr_matrix) -> dict[str, Any]:
+        labelled = [i for i, n in enumerate(needs) if n.category]
+        classes = sorted({needs[i].category for i in labelled})
+        if (not self.use_classifier or len(labelled) < self.scoring_.min_labelled_for_classifier
+                or len(classes) < 2):
+            return {}
+        clf = LogisticRegression(C=4.0, max_iter=2000, random_state=self.random_state)
+        clf.fit(x[labelled], [needs[i].category for i in labelled])
+        return {"classes": [str(c) for c in clf.classes_],
+                "coef": clf.coef_.astype(np.float32), "intercept": clf.intercept_}
+
+    def _classifier_proba(self, x: sp.csr_matrix) -> dict[str, float] | None:
+        clf = self.classifier_
+        if not clf:
+            return None
+        logits = np.asarray(x @ clf["coef"].T).ravel() + clf["intercept"]
+        if len(clf["classes"]) == 2:  # binary logistic regression: one column
+            p1 = 1.0 / (1.0 + np.exp(-logits[0]))
+            return {clf["classes"][0]: float(1 - p1), clf["classes"][1]: float(p1)}
+        e = np.exp(logits - logits.max())
+        p = e / e.sum()
+        return {c: float(v) for c, v in zip(clf["classes"], p, strict=True)}
+
+    def _infer(self, need: Need, norm: str, x: sp.csr_matrix) -> Inference:
+        return infer_need(norm, default_lexicon(), given_category=need.category,
+                          given_groups=need.target_groups,
+                          classifier_proba=self._classifier_proba(x),
+                          classifier_weight=self.scoring_.classifier_weight)
+
+    def _build_table(self, actors: list[Any], a_norm: list[str], a_tok: list[list[str]]) -> None:
+        lex = default_lexicon()
+        ds = self.dataset_
+        homes = [self.places_.actor_home(a) for a in actors]
+        inferred = [infer_actor_categories(t, lex) for t in a_norm]
+        cued = [tuple(g for g in TARGET_GROUPS if g in lex.groups(t)) for t in a_norm]
+        concepts = [tuple(c[len(CONCEPT_PREFIX):] for c in toks if c.startswith(CONCEPT_PREFIX))
+                    for toks in a_tok]
+        fb: dict[str, list[Feedback]] = defaultdict(list)
+        for f in ds.feedback:
+            fb[f.actor_id].append(f)
+        coords = []
+        for a in actors:
+            c = ds.communities.get(a.community_id)
+            coords.append((a.lat, a.lon) if a.lat is not None and a.lon is not None
+                          else ((c.lat, c.lon) if c else (None, None)))
+        is_fund = [a.kind == "fund" for a in actors]
+        self.area_codes_: dict[str, int] = {}
+        self.table_, perm = build_actor_table(
+            actors, homes,
+            categories=self.categories_, concepts=self.concepts_,
+            served_categories=[a.categories or inf for a, inf in zip(actors, inferred, strict=True)],
+            served_groups=[a.target_groups or cg for a, cg in zip(actors, cued, strict=True)],
+            fund_categories=[(a.categories or inf) if f else ()
+                             for a, inf, f in zip(actors, inferred, is_fund, strict=True)],
+            fund_groups=[(a.target_groups or cg) if f else ()
+                         for a, cg, f in zip(actors, cued, is_fund, strict=True)],
+            actor_concepts=concepts, load=ds.load, feedback=fb,
+            area_codes=self.area_codes_, coords=coords,
+        )
+        self.actor_x_ = self.embedder_.transform(a_tok, a_norm)[perm]
+        self.actor_tokens_ = [a_tok[i] for i in perm]
+        self.actor_homes_ = [homes[i] for i in perm]
+
+    # -------------------------------------------------------------- suggest
+    def need_context(self, need: str | Need) -> tuple[Need, Inference, sp.csr_matrix, list[str]]:
+        """The need record, the engine's inference, its vector and its tokens."""
+        check_is_fitted(self, "table_")
+        if isinstance(need, str):
+            row = self.need_rows_.get(need)
+            if row is None:
+                raise UnknownNeedError(f"需求 {need} 不在数据集中", f"need {need!r} is not in the dataset")
+            return (self.dataset_.needs[need], self.inference_[need], self.need_x_[row],
+                    self.need_tokens_[row])
+        if need.community_id not in self.dataset_.communities:
+            raise ParameterError(f"社区 {need.community_id} 不在数据集中",
+                                 f"community {need.community_id!r} is not in the dataset")
+        norm = normalize_text(need.text)
+        tokens = self.tokenizer_.tokenize(need.text)
+        x = self.embedder_.transform([tokens], [norm])
+        return need, self._infer(need, norm, x), x, tokens
+
+    def suggest(self, need: str | Need, k: int = 10,
+                roles: Iterable[str] | None = None) -> dict[str, list[Suggestion]]:
+        """Ranked, explained, feasible suggestions per role the need wants.
+
+        Parameters
+        ----------
+        need : str or Need
+            A need id of the fitted dataset, or a new ``Need`` record.
+        k : int, default 10
+            Suggestions per role at most.
+        roles : iterable of str, optional
+            Restrict to these roles (still only those the need wants).
+
+        Returns
+        -------
+        dict
+            ``{role: [Suggestion, ...]}``, best first (ties: actor id).
+        """
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ParameterError(f"k 必须是正整数：{k}", f"k must be a positive integer, got {k}")
+        wanted = list(ROLES) if roles is None else list(roles)
+        for r in wanted:
+            if r not in ROLES:
+                raise ParameterError(f"未知的角色：{r}", f"unknown role {r!r}")
+        rec, inf, x, tokens = self.need_context(need)
+        return {role: self._suggest_role(rec, inf, x, tokens, role, k)
+                for role in ROLES if role in rec.roles and role in wanted}
+
+    def _suggest_role(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
+                      role: str, k: int) -> list[Suggestion]:
+        t = self.table_
+        path = community_path(self.dataset_.communities[need.community_id])
+        spans = [t.ranges[key] for key in need_range_keys(role, path) if key in t.ranges]
+        if not spans:
+            return []
+        rows = np.concatenate([np.arange(s, e) for s, e in spans])
+        # A restricted fund admits an inferred category only when the engine is sure of it.
+        sure = inf.category_confidence >= self.scoring_.fund_min_confidence
+        cat_ix = (self.categories_.index(inf.category)
+                  if inf.category in self.categories_ and sure else -1)
+        groups = np.array([g in inf.groups for g in TARGET_GROUPS])
+        ok = feasible_rows(t, rows, role=role, need_slots=slot_mask(need.time_slots),
+                           need_budget=need.budget_yuan, need_category=cat_ix, need_groups=groups)
+        rows = rows[ok]
+        if len(rows) == 0:
+            return []
+        comps = self._components(need, inf, x, tokens, rows, path, role, groups)
+        scores = combine(comps, self.scoring_, need.urgency)
+        if self.rejected_:
+            penal = np.array([(need.need_id, t.ids[r]) in self.rejected_ for r in rows])
+            scores = np.where(penal, scores * self.scoring_.rejected_penalty, scores)
+        scores = np.round(scores, 4)
+        if len(rows) > k:
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            keep = scores >= kth
+            rows, scores = rows[keep], scores[keep]
+            comps = {c: v[keep] for c, v in comps.items()}
+        order = sorted(range(len(rows)), key=lambda i: (-scores[i], t.ids[rows[i]]))[:k]
+        out = []
+        for i in order:
+            r = int(rows[i])
+            breakdown = {c: round(float(v[i]), 4) for c, v in comps.items()}
+            reasons = explain(self, need, inf, tokens, r, role, breakdown, path)
+            out.append(Suggestion(t.ids[r], float(scores[i]), reasons, breakdown))
+        return out
+
+    def _components(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
+                    rows: np.ndarray, path: tuple[str, ...], role: str,
+                    groups: np.ndarray) -> dict[str, np.ndarray]:
+        t, p = self.table_, self.scoring_
+        cos = np.asarray((self.actor_x_[rows] @ x.T).todense()).ravel()
+        need_con = [self.concepts_.index(c[len(CONCEPT_PREFIX):]) for c in tokens
+                    if c.startswith(CONCEPT_PREFIX)
+                    and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]
+        concept = (t.concepts[rows][:, need_con].mean(axis=1) if need_con
+                   else np.zeros(len(rows)))
+        dist = np.array([inf.category_scores.get(c, 0.0) for c in self.categories_])
+        served = t.served_categories[rows]
+        category = np.where(served.any(axis=1), served @ dist, p.unknown_category_fit)
+        sg = t.served_groups[rows]
+        open_ = ~sg.any(axis=1) | sg[:, TARGET_GROUPS.index("全体居民")]
+        if groups.any():
+            group = np.where((sg & groups).any(axis=1), 1.0, np.where(open_, p.open_group_fit, 0.0))
+        else:
+            group = np.full(len(rows), p.open_group_fit)
+        codes = [self.area_codes_.get("/".join(path[:d]), -2) for d in range(1, 5)]
+        hc = t.home_codes[rows]
+        level = np.full(len(rows), 4)
+        for lvl, depth in ((3, 0), (2, 1), (1, 2), (0, 3)):
+            level = np.where(hc[:, depth] == codes[depth], lvl, level)
+        km = self.distance_km(need, rows)
+        proximity = proximity_score(level, km, p.distance_scale_km)
+        if role == "fund":
+            b = t.budget[rows]
+            capacity = np.where(b > 0, np.clip(1 - need.budget_yuan / np.maximum(b, 1e-9), 0, 1),
+                                1.0)
+        else:
+            cap = np.maximum(t.capacity[rows], 1)
+            capacity = (cap - t.load[rows]) / cap
+        return {
+            "text": np.sqrt(np.clip(cos, 0, 1)),
+            "concept": concept,
+            "category": np.clip(category, 0, 1),
+            "group": group,
+            "proximity": proximity,
+            "capacity": capacity.astype(np.float64),
+            "quality": t.quality[rows].astype(np.float64),
+        }
+
+    def distance_km(self, need: Need, rows: Any) -> np.ndarray:
+        """Kilometres from the need to each actor row (NaN where unknown)."""
+        c = self.dataset_.communities[need.community_id]
+        lat = need.lat if need.lat is not None else c.lat
+        lon = need.lon if need.lon is not None else c.lon
+        ll = self.table_.latlon[rows]
+        if lat is None or lon is None:
+            return np.full(len(rows), np.nan)
+        p1, p2 = np.radians(lat), np.radians(ll[:, 0])
+        dl = np.radians(ll[:, 1] - lon)
+        h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+        return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+    # ------------------------------------------------------------ checking
+    def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:
+        """Hard-constraint reason codes for a pair, by the scalar reference rules."""
+        rec, inf, _, _ = self.need_context(need)
+        return violations(self.need_ctx(rec, inf), self.actor_ctx(actor_id), role)
+
+    def need_ctx(self, need: Need, inf: Inference) -> NeedContext:
+        """The constraint view of a need (effective category and groups)."""
+        path = community_path(self.dataset_.communities[need.community_id])
+        return NeedContext(need, path, inf.category, inf.groups)
+
+    def actor_ctx(self, actor_id: str) -> ActorContext:
+        """The constraint view of an actor (home, load, fund restrictions)."""
+        t = self.table_
+        r = t.position.get(actor_id)
+        if r is None:
+            raise ParameterError(f"资源 {actor_id} 不在数据集中", f"actor {actor_id!r} is not in the dataset")
+        a = self.dataset_.actors[actor_id]
+        fc = tuple(c for c, on in zip(self.categories_, t.fund_categories[r], strict=True) if on)
+        fg = tuple(g for g, on in zip(TARGET_GROUPS, t.fund_groups[r], strict=True) if on)
+        return ActorContext(a, self.actor_homes_[r], int(t.load[r]), fc, fg)
+
+    @staticmethod
+    def reason_zh(code: str) -> str:
+        """Chinese text of a constraint reason code."""
+        return REASONS_ZH.get(code, code)

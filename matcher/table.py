@@ -1,0 +1,179 @@
+"""The fitted actor table: columns as numpy arrays, rows grouped by service area.
+
+Rows are sorted by ``(kind, scope level, area key)``, so all actors of one
+kind whose scope covers a given community sit in at most five contiguous row
+ranges (their community, street, district, city, and city-wide actors with no
+home). A need's candidates are found by dictionary look-ups, never a scan,
+which keeps ``suggest`` in milliseconds at 500,000 actors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .constraints import ALL_RESIDENTS, slot_mask
+from .geo import ANYWHERE, area_key
+from .records import ROLES, SCOPES, TARGET_GROUPS, Actor, Feedback
+
+__all__ = ["ActorTable", "build_actor_table", "feasible_rows", "need_range_keys", "range_key"]
+
+_CERT_LEVEL = {
+    "助理社会工作师": 0.6, "社会工作师": 0.8, "高级社会工作师": 1.0,
+    "1A": 0.5, "2A": 0.6, "3A": 0.75, "4A": 0.9, "5A": 1.0,
+}
+_NO_CERT = {"organization": 0.4, "social_worker": 0.45, "volunteer": 0.6, "fund": 0.6}
+
+
+@dataclass
+class ActorTable:
+    """Columns of the actors in range order (see module docstring)."""
+
+    ids: list[str]
+    kind: np.ndarray            # int8, index into ROLES
+    active: np.ndarray          # bool
+    slots: np.ndarray           # uint8 bit mask, 0 = any time
+    capacity: np.ndarray        # int32
+    load: np.ndarray            # int32
+    budget: np.ndarray          # float64
+    served_categories: np.ndarray   # bool (n, n_categories): given or inferred
+    served_groups: np.ndarray       # bool (n, n_groups)
+    fund_categories: np.ndarray     # bool (n, n_categories); all False = unrestricted
+    fund_groups: np.ndarray         # bool (n, n_groups); all False = unrestricted
+    concepts: np.ndarray            # bool (n, n_concepts)
+    quality: np.ndarray             # float32
+    home_codes: np.ndarray          # int32 (n, 4): city, district, street, community codes
+    latlon: np.ndarray              # float64 (n, 2), NaN when unknown
+    ranges: dict[tuple[int, str, str], tuple[int, int]]
+    position: dict[str, int]
+
+
+def range_key(kind: str, scope: str, home: tuple[str, ...] | None) -> tuple[int, str, str] | None:
+    """The row range an actor belongs to, or None when it can serve nowhere."""
+    if home is None:
+        return None
+    if home == (ANYWHERE,):
+        return (ROLES.index(kind), "city", ANYWHERE) if scope == "city" else None
+    depth = len(SCOPES) - SCOPES.index(scope)
+    if len(home) < depth:
+        return None
+    return (ROLES.index(kind), scope, area_key(home, scope))
+
+
+def need_range_keys(role: str, path: tuple[str, ...]) -> list[tuple[int, str, str]]:
+    """The range keys whose actors of ``role`` may serve a need at ``path``."""
+    r = ROLES.index(role)
+    return [(r, level, area_key(path, level)) for level in SCOPES] + [(r, "city", ANYWHERE)]
+
+
+def _quality(actor: Actor, feedback: list[Feedback]) -> float:
+    base = _CERT_LEVEL.get(actor.certification, _NO_CERT[actor.kind])
+    if not feedback:
+        return base
+    good = sum(f.outcome in ("accepted", "completed") for f in feedback)
+    bad = sum(f.outcome in ("rejected", "failed") for f in feedback)
+    rate = (good + 1) / (good + bad + 2)
+    sats = [f.satisfaction for f in feedback if f.satisfaction]
+    sat = (sum(sats) / len(sats) - 1) / 4 if sats else rate
+    return 0.4 * base + 0.3 * rate + 0.3 * sat
+
+
+def build_actor_table(
+    actors: Sequence[Actor],
+    homes: Sequence[tuple[str, ...] | None],
+    *,
+    categories: Sequence[str],
+    concepts: Sequence[str],
+    served_categories: Sequence[tuple[str, ...]],
+    served_groups: Sequence[tuple[str, ...]],
+    fund_categories: Sequence[tuple[str, ...]],
+    fund_groups: Sequence[tuple[str, ...]],
+    actor_concepts: Sequence[tuple[str, ...]],
+    load: dict[str, int],
+    feedback: dict[str, list[Feedback]],
+    area_codes: dict[str, int],
+    coords: Sequence[tuple[float | None, float | None]],
+) -> tuple[ActorTable, np.ndarray]:
+    """Build the table; also return the permutation (table row → input index)."""
+    keys = [range_key(a.kind, a.scope, h) for a, h in zip(actors, homes, strict=True)]
+    order = sorted(range(len(actors)),
+                   key=lambda i: (keys[i] is None, keys[i] or (0, "", ""), actors[i].actor_id))
+    perm = np.asarray(order, dtype=np.int64)
+    n = len(order)
+    cat_ix = {c: i for i, c in enumerate(categories)}
+    grp_ix = {g: i for i, g in enumerate(TARGET_GROUPS)}
+    con_ix = {c: i for i, c in enumerate(concepts)}
+
+    def bool_matrix(values: Sequence[tuple[str, ...]], ix: dict[str, int]) -> np.ndarray:
+        m = np.zeros((n, len(ix)), dtype=bool)
+        for row, i in enumerate(order):
+            for v in values[i]:
+                if v in ix:
+                    m[row, ix[v]] = True
+        return m
+
+    ranges: dict[tuple[int, str, str], tuple[int, int]] = {}
+    for row, i in enumerate(order):
+        k = keys[i]
+        if k is None:
+            break
+        start, _ = ranges.get(k, (row, row))
+        ranges[k] = (start, row + 1)
+    home_codes = np.full((n, 4), -1, dtype=np.int32)
+    for row, i in enumerate(order):
+        h = homes[i]
+        if h is None or h == (ANYWHERE,):
+            continue
+        for depth in range(1, len(h) + 1):
+            home_codes[row, depth - 1] = area_codes.setdefault("/".join(h[:depth]),
+                                                               len(area_codes))
+    sel = [actors[i] for i in order]
+    table = ActorTable(
+        ids=[a.actor_id for a in sel],
+        kind=np.array([ROLES.index(a.kind) for a in sel], dtype=np.int8),
+        active=np.array([a.active for a in sel], dtype=bool),
+        slots=np.array([slot_mask(a.time_slots) for a in sel], dtype=np.uint8),
+        capacity=np.array([a.capacity for a in sel], dtype=np.int32),
+        load=np.array([load.get(a.actor_id, 0) for a in sel], dtype=np.int32),
+        budget=np.array([a.budget_yuan for a in sel], dtype=np.float64),
+        served_categories=bool_matrix(served_categories, cat_ix),
+        served_groups=bool_matrix(served_groups, grp_ix),
+        fund_categories=bool_matrix(fund_categories, cat_ix),
+        fund_groups=bool_matrix(fund_groups, grp_ix),
+        concepts=bool_matrix(actor_concepts, con_ix),
+        quality=np.array([_quality(a, feedback.get(a.actor_id, [])) for a in sel],
+                         dtype=np.float32),
+        home_codes=home_codes,
+        latlon=np.array([[np.nan if c[0] is None else c[0], np.nan if c[1] is None else c[1]]
+                         for c in (coords[i] for i in order)], dtype=np.float64).reshape(n, 2),
+        ranges=ranges,
+        position={a.actor_id: row for row, a in enumerate(sel)},
+    )
+    return table, perm
+
+
+def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots: int,
+                  need_budget: float, need_category: int, need_groups: np.ndarray) -> np.ndarray:
+    """Boolean mask over ``rows`` (already in scope) of the feasible actors.
+
+    ``need_category`` is the category's column index, or -1 when unknown;
+    ``need_groups`` is a bool vector over ``TARGET_GROUPS``.
+    """
+    ok = table.active[rows].copy()
+    if need_slots:
+        s = table.slots[rows]
+        ok &= (s == 0) | ((s & need_slots) != 0)
+    if role == "fund":
+        ok &= table.budget[rows] >= need_budget
+        fc = table.fund_categories[rows]
+        restricted = fc.any(axis=1)
+        cat_ok = fc[:, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
+        ok &= ~restricted | cat_ok
+        fg = table.fund_groups[rows]
+        open_all = ~fg.any(axis=1) | fg[:, TARGET_GROUPS.index(ALL_RESIDENTS)]
+        ok &= open_all | (fg & need_groups).any(axis=1)
+    else:
+        ok &= table.load[rows] < table.capacity[rows]
+    return ok
