@@ -58,20 +58,21 @@ def _load(args: argparse.Namespace) -> Any:
     return ds
 
 
-def _matcher(args: argparse.Namespace, ds: Any) -> Any:
+def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> Any:
+    """Fit a matcher on ``ds``, reusing the fitted text model in ``model`` if given."""
     from .model import Matcher
 
     t0 = time.perf_counter()
-    if getattr(args, "model", None):
+    if model:
         from .persist import load_model
 
-        meta, emb, clf = load_model(args.model)
+        meta, emb, clf = load_model(model)
         params = args.params or meta["scoring"]
         m = Matcher(params=params, word_weight=meta["embedder"]["word_weight"]).fit(
             ds, embedder=emb, classifier=clf)
         if meta["data"]["digest"] != ds.digest:
             log.info("model %s was fitted on other data (%s); applying it to %s",
-                     args.model, meta["data"]["source"], args.data)
+                     model, meta["data"]["source"], args.data)
     else:
         m = Matcher(params=args.params).fit(ds)
     log.info("fitted in %.1fs", time.perf_counter() - t0)
@@ -147,7 +148,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from .writers import suggestion_line, write_suggestions_jsonl
 
     ds = _load(args)
-    m = _matcher(args, ds)
+    m = _matcher(args, ds, args.model)
     ids = _need_ids(args, ds)
     if args.out:
         n = write_suggestions_jsonl(args.out, _suggestion_items(m, ids, args.k))
@@ -164,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     ds = _load(args)
     qrels = read_qrels(args.qrels)
-    m = _matcher(args, ds)
+    m = _matcher(args, ds, args.model)
     methods = ["wushe", "tfidf", "bm25"] if args.baselines else ["wushe"]
     res = evaluate(m, qrels, methods=methods, truth_folder=args.truth or args.data)
     if args.json:
@@ -182,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .records import KIND_ZH
 
     ds = _load(args)
-    m = _matcher(args, ds)
+    m = _matcher(args, ds, args.model)
     ids = _need_ids(args, ds)[: args.limit]
     for nid in ids:
         need = ds.needs[nid]

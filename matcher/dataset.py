@@ -69,7 +69,7 @@ class _Row:
     def err(self, column: str, zh: str, en: str) -> None:
         self.errors.append(RowError(self.file, self.line, column, zh, en))
 
-    def str(self, col: str, *, required: bool = False, max_chars: int = 200) -> str:
+    def text(self, col: str, *, required: bool = False, max_chars: int = 200) -> str:
         v = self.cells.get(col, "")
         if required and not v:
             self.err(col, f"必填列 {col} 为空", f"required column {col} is empty")
@@ -153,16 +153,16 @@ def _parse_communities(t: Table, tax: Taxonomy, errs: list[RowError]) -> dict[st
     out: dict[str, Community] = {}
     for line, cells in t.rows:
         r = _Row(t.name, line, cells, tax)
-        cid = r.str("community_id", required=True)
+        cid = r.text("community_id", required=True)
         if cid in out:
             r.err("community_id", f"community_id 重复：{cid}", f"duplicate community_id {cid!r}")
         pop = r.number("population", -1, integer=True, lo=0)
         c = Community(
             community_id=cid,
-            name=r.str("name", required=True),
-            street=r.str("street", required=True),
-            district=r.str("district", required=True),
-            city=r.str("city"),
+            name=r.text("name", required=True),
+            street=r.text("street", required=True),
+            district=r.text("district", required=True),
+            city=r.text("city"),
             kind=r.choice("kind", ("urban", "rural"), "urban"),
             lat=r.coord("lat"),
             lon=r.coord("lon"),
@@ -191,14 +191,14 @@ def _parse_needs(t: Table, tax: Taxonomy, communities: dict[str, Community],
     out: dict[str, Need] = {}
     for line, cells in t.rows:
         r = _Row(t.name, line, cells, tax)
-        nid = r.str("need_id", required=True)
+        nid = r.text("need_id", required=True)
         if nid in out:
             r.err("need_id", f"need_id 重复：{nid}", f"duplicate need_id {nid!r}")
-        cid = r.str("community_id", required=True)
+        cid = r.text("community_id", required=True)
         if cid and cid not in communities:
             r.err("community_id", f"社区 {cid} 不在 communities.csv 中",
                   f"community {cid!r} is not in communities.csv")
-        text = r.str("text", required=True, max_chars=MAX_TEXT_CHARS)
+        text = r.text("text", required=True, max_chars=MAX_TEXT_CHARS)
         cat_cell = r.cells.get("category", "")
         category = ""
         if cat_cell:
@@ -255,7 +255,7 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
     out: dict[str, Actor] = {}
     for line, cells in t.rows:
         r = _Row(t.name, line, cells, tax)
-        aid = r.str("actor_id", required=True)
+        aid = r.text("actor_id", required=True)
         if aid in out:
             r.err("actor_id", f"actor_id 重复：{aid}", f"duplicate actor_id {aid!r}")
         kind_cell = r.cells.get("kind", "")
@@ -264,7 +264,7 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
             r.err("kind", f"kind 的值“{kind_cell}”不在取值范围内：{'、'.join(ROLES)}",
                   f"kind: {kind_cell!r} is not one of {', '.join(ROLES)}")
             kind = "organization"
-        cid = r.str("community_id")
+        cid = r.text("community_id")
         if cid and cid not in communities:
             r.err("community_id", f"社区 {cid} 不在 communities.csv 中",
                   f"community {cid!r} is not in communities.csv")
@@ -289,12 +289,12 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
         actor = Actor(
             actor_id=aid,
             kind=kind,
-            name=r.str("name", required=True),
-            text=r.str("text", required=True, max_chars=MAX_TEXT_CHARS),
+            name=r.text("name", required=True),
+            text=r.text("text", required=True, max_chars=MAX_TEXT_CHARS),
             community_id=cid,
-            street=r.str("street"),
-            district=r.str("district"),
-            city=r.str("city"),
+            street=r.text("street"),
+            district=r.text("district"),
+            city=r.text("city"),
             scope=r.choice("scope", SCOPES, DEFAULT_SCOPE[kind]),
             capacity=int(r.number("capacity", DEFAULT_CAPACITY[kind], integer=True, lo=0)),
             budget_yuan=r.number("budget_yuan", 0.0, integer=False, lo=0),
@@ -319,11 +319,11 @@ def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError]) -> list[Feedb
         r = _Row(t.name, line, cells, tax)
         sat = r.number("satisfaction", 0, integer=True, lo=1, hi=5)
         fb = Feedback(
-            need_id=r.str("need_id", required=True),
-            actor_id=r.str("actor_id", required=True),
-            outcome=r.choice("outcome", _OUTCOMES, "") or r.str("outcome", required=True),
+            need_id=r.text("need_id", required=True),
+            actor_id=r.text("actor_id", required=True),
+            outcome=r.choice("outcome", _OUTCOMES, "") or r.text("outcome", required=True),
             satisfaction=int(sat) if sat else None,
-            at=r.str("at"),
+            at=r.text("at"),
         )
         if r.errors:
             errs.extend(r.errors)

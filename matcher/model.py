@@ -29,7 +29,7 @@ from .infer import Inference, infer_actor_categories, infer_need
 from .lexicon import default_lexicon
 from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
 from .scoring import ScoringParams, combine, proximity_score
-from .table import ActorTable, build_actor_table, feasible_rows, need_range_keys
+from .table import build_actor_table, feasible_rows, need_range_keys
 from .taxonomy import default_taxonomy
 from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
 

@@ -18,6 +18,11 @@ from .lexicon import Lexicon, default_lexicon
 __all__ = ["CONCEPT_PREFIX", "ChineseTokenizer", "normalize_text"]
 
 CONCEPT_PREFIX = "#"
+# Built jieba tokenizers, shared by every ChineseTokenizer in the process: building
+# one loads ~350k dictionary entries plus the domain words (about two seconds), and a
+# built tokenizer is only read from afterwards.
+_BUILT: dict[str, Any] = {}
+_BUILD_LOCK = threading.Lock()
 _NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
 
@@ -60,7 +65,6 @@ class ChineseTokenizer:
         self.hmm = hmm
         self.concepts = concepts
         self._jieba: Any = None
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"hmm": self.hmm, "concepts": self.concepts}
@@ -74,8 +78,9 @@ class ChineseTokenizer:
 
     def _tokenizer(self) -> Any:
         if self._jieba is None:
-            with self._lock:
-                if self._jieba is None:
+            with _BUILD_LOCK:
+                tk = _BUILT.get("domain")
+                if tk is None:
                     import logging
 
                     import jieba
@@ -85,7 +90,8 @@ class ChineseTokenizer:
                     tk.initialize()
                     for word, freq in self.lexicon.dictionary:
                         tk.add_word(word, freq)
-                    self._jieba = tk
+                    _BUILT["domain"] = tk
+                self._jieba = tk
         return self._jieba
 
     def words(self, text: str) -> list[str]:

@@ -90,7 +90,7 @@ def test_wrong_header_empty_and_missing(make_dataset: Callable[..., Path], tmp_p
     with pytest.raises(DataError, match="empty"):
         load_dataset(folder)
     (folder / "needs.csv").unlink()
-    with pytest.raises(DataError, match="missing file needs.csv"):
+    with pytest.raises(DataError, match=r"missing file needs\.csv"):
         load_dataset(folder)
     with pytest.raises(DatasetError, match="does not exist"):
         load_dataset(tmp_path / "nowhere")

@@ -1,0 +1,91 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from matcher.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["--log-level", "WARNING", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok_and_bad(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                             tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "validate", "--data", str(sample_path))
+    assert code == 0 and "dataset is valid" in out
+    bad = tmp_path / "bad"
+    shutil.copytree(sample_path, bad)
+    text = (bad / "needs.csv").read_text("utf-8").replace(",3000,", ",-3000,", 1)
+    (bad / "needs.csv").write_text(text, "utf-8")
+    code, _, err = run(capsys, "validate", "--data", str(bad))
+    assert code == 3
+    assert "needs.csv:2: [budget_yuan]" in err and "nothing was imported" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "validate", "--data", str(bad), "--skip-bad-rows")
+    assert code == 0 and "skipped" in err
+
+
+def test_suggest_jsonl_is_contract_shaped_and_byte_identical(
+        capsys: pytest.CaptureFixture[str], sample_path: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert run(capsys, "suggest", "--data", str(sample_path), "--k", "3", "--out", str(a))[0] == 0
+    assert run(capsys, "suggest", "--data", str(sample_path), "--k", "3", "--out", str(b))[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+    lines = [json.loads(x) for x in a.read_text("utf-8").splitlines()]
+    assert len(lines) == 22  # every open need
+    first = lines[0]
+    assert set(first) == {"need_id", "suggestions"}
+    for role, items in first["suggestions"].items():
+        assert role in {"organization", "social_worker", "volunteer", "fund"}
+        for s in items:
+            assert set(s) == {"actor_id", "score", "reasons"} and isinstance(s["score"], float)
+
+
+def test_suggest_named_needs_and_unknown(capsys: pytest.CaptureFixture[str],
+                                         sample_path: Path) -> None:
+    code, out, _ = run(capsys, "suggest", "--data", str(sample_path), "--need", "N0003",
+                       "--k", "1")
+    assert code == 0 and json.loads(out)["need_id"] == "N0003"
+    code, _, err = run(capsys, "suggest", "--data", str(sample_path), "--need", "N404")
+    assert code == 2 and "N404" in err and "needs not in the dataset" in err
+
+
+def test_fit_then_suggest_with_model(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                                     tmp_path: Path) -> None:
+    model = tmp_path / "models" / "street"
+    assert run(capsys, "fit", "--data", str(sample_path), "--model", str(model))[0] == 0
+    code, with_model, _ = run(capsys, "suggest", "--data", str(sample_path), "--model",
+                              str(model), "--need", "N0001")
+    _, without, _ = run(capsys, "suggest", "--data", str(sample_path), "--need", "N0001")
+    assert code == 0 and with_model == without
+    code, _, err = run(capsys, "suggest", "--data", str(sample_path), "--model",
+                       str(tmp_path / "nope"))
+    assert code == 2 and "model folder" in err
+
+
+def test_generate_and_evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "gen"
+    code, _, _ = run(capsys, "generate", "--out", str(out), "--needs", "60", "--actors", "120",
+                       "--seed", "7", "--qrels", "20")
+    assert code == 0 and (out / "qrels.csv").exists()
+    code, text, _ = run(capsys, "evaluate", "--data", str(out), "--qrels",
+                        str(out / "qrels.csv"), "--baselines", "--json")
+    res = json.loads(text)
+    assert code == 0 and set(res) == {"wushe", "tfidf", "bm25"}
+    assert res["wushe"]["all"]["violations"] == 0
+    assert res["wushe"]["all"]["ndcg@5"] > res["tfidf"]["all"]["ndcg@5"]
+
+
+def test_demo_prints_explained_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "--limit", "1", "--k", "1")
+    assert code == 0 and "【需求 N0001】" in out and "理由" in out
+
+
+def test_bad_k_is_a_usage_error(sample_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["suggest", "--data", str(sample_path), "--k", "0"])
+    assert info.value.code == 2

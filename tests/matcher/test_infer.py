@@ -1,0 +1,59 @@
+import pytest
+
+from matcher.infer import infer_actor_categories, infer_groups, infer_need
+from matcher.lexicon import default_lexicon
+from matcher.text import normalize_text
+
+LEX = default_lexicon()
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我爸82岁一个人住，想找人帮忙送饭", "elderly_care"),
+        ("孩子放学没人接", "child_welfare"),
+        ("王阿姨的轮椅坏了出不了门", "disability"),
+        ("老板拖欠三个月工资不给", "legal"),
+        ("楼上半夜吵得睡不着", "mediation"),
+        ("最近总是睡不着，心里很压抑", "mental_health"),
+        ("垃圾桶边上臭得不行", "environment"),
+        ("电瓶车在楼道里充电怕着火", "emergency"),
+        ("失业大半年找不到活干", "employment"),
+        ("卫生间地滑想装扶手", "renovation"),
+        ("下水道堵了", "daily_life"),
+        ("家里揭不开锅了", "social_assistance"),
+        ("血压老是高", "health"),
+        ("想找人一起跳广场舞", "culture_sports"),
+        ("不会用智能手机扫码", "education"),
+        ("小区停车太乱，大家意见很大", "governance"),
+    ],
+)
+def test_infer_need_category_from_colloquial_text(text: str, category: str) -> None:
+    inf = infer_need(normalize_text(text), LEX)
+    assert inf.category == category
+    assert 0 < inf.category_confidence <= 1
+
+
+def test_given_values_win_with_full_confidence() -> None:
+    inf = infer_need("送饭", LEX, given_category="health", given_groups=("妇女",))
+    assert (inf.category, inf.category_confidence, inf.groups) == ("health", 1.0, ("妇女",))
+
+
+def test_no_evidence_gives_no_category() -> None:
+    inf = infer_need("你好", LEX)
+    assert inf.category == "" and inf.category_confidence == 0.0 and inf.groups == ()
+
+
+def test_groups_implied_by_category_when_not_cued() -> None:
+    groups, conf = infer_groups("需要助餐", LEX, category="elderly_care")
+    assert groups == ("老年人",) and conf["老年人"] < 0.7
+
+
+def test_classifier_probabilities_are_blended() -> None:
+    inf = infer_need("你好", LEX, classifier_proba={"legal": 0.9, "health": 0.1})
+    assert inf.category == "legal"
+
+
+def test_actor_categories_multi_label() -> None:
+    cats = infer_actor_categories(normalize_text("法律援助和邻里纠纷调解"), LEX)
+    assert set(cats) == {"legal", "mediation"}

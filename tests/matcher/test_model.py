@@ -1,0 +1,96 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from matcher import Matcher, Need, ParameterError, UnknownNeedError, load_dataset
+from matcher.constraints import ActorContext, NeedContext, violations
+
+
+def test_estimator_contract() -> None:
+    m = Matcher(word_weight=0.6, random_state=3)
+    assert m.get_params() == {"params": None, "word_weight": 0.6, "use_classifier": True,
+                              "random_state": 3}
+    c = clone(m)
+    assert c.get_params() == m.get_params() and not hasattr(c, "table_")
+    with pytest.raises(NotFittedError):
+        m.suggest("N0001")
+
+
+def test_fit_returns_self_and_learns_state(sample_path: Path) -> None:
+    m = Matcher()
+    assert m.fit(sample_path) is m
+    assert m.actor_x_.shape[0] == 36 and len(m.inference_) == 25
+
+
+def test_suggest_roles_ranked_and_explained(fitted: Matcher) -> None:
+    out = fitted.suggest("N0001", k=3)
+    assert list(out) == ["organization", "social_worker", "volunteer", "fund"]
+    org = out["organization"]
+    assert org[0].actor_id == "O001"  # 养老服务中心 with 助餐 for an elderly man who needs meals
+    assert [s.score for s in org] == sorted((s.score for s in org), reverse=True)
+    assert any("助餐" in r for r in org[0].reasons)
+    assert all(0.0 <= s.score <= 1.0 for items in out.values() for s in items)
+    assert fitted.suggest("N0001", roles=["volunteer"]).keys() == {"volunteer"}
+
+
+def test_only_wanted_roles(fitted: Matcher) -> None:
+    assert set(fitted.suggest("N0015")) == {"social_worker"}
+
+
+def test_inactive_and_full_actors_never_suggested(fitted: Matcher) -> None:
+    seen = {s.actor_id for nid in fitted.dataset_.needs
+            for items in fitted.suggest(nid, k=50).values() for s in items}
+    assert "O009" not in seen  # inactive
+
+
+def test_fund_restricted_to_children_never_serves_an_elderly_man(fitted: Matcher) -> None:
+    # N0001 leaves category and groups blank: the inferred 老年人 must be used.
+    funds = [s.actor_id for s in fitted.suggest("N0001", k=10)["fund"]]
+    assert "F002" not in funds  # 春蕾助学基金: 儿童/青少年 only
+    assert fitted.inference_["N0001"].groups == ("老年人",)
+
+
+def test_new_need_record(fitted: Matcher) -> None:
+    need = Need("NEW1", "C002", "楼下邻居天天在楼道堆杂物，跟他吵了好几次", roles=("volunteer",))
+    out = fitted.suggest(need, k=2)
+    assert out["volunteer"][0].actor_id == "V008"
+    with pytest.raises(ParameterError, match="not in the dataset"):
+        fitted.suggest(Need("X", "C999", "送饭"))
+
+
+def test_suggest_rejects_bad_arguments(fitted: Matcher) -> None:
+    with pytest.raises(UnknownNeedError):
+        fitted.suggest("N9999")
+    with pytest.raises(ParameterError, match="positive integer"):
+        fitted.suggest("N0001", k=0)
+    with pytest.raises(ParameterError, match="unknown role"):
+        fitted.suggest("N0001", roles=["mayor"])
+
+
+def test_deterministic_across_fits(sample_path: Path) -> None:
+    a = Matcher().fit(sample_path).suggest("N0009", k=5)
+    b = Matcher().fit(load_dataset(sample_path)).suggest("N0009", k=5)
+    assert a == b
+
+
+def test_weights_parameter_changes_ranking_and_is_validated(sample_path: Path) -> None:
+    only_prox = Matcher(params={"weights": {k: 0.0 for k in (
+        "text", "concept", "category", "group", "capacity", "quality")} | {"proximity": 1.0}})
+    out = only_prox.fit(sample_path).suggest("N0001", k=3)["volunteer"]
+    assert np.isclose(out[0].breakdown["proximity"], 1.0, atol=0.05)
+    with pytest.raises(ParameterError, match="unknown weight"):
+        Matcher(params={"weights": {"luck": 1.0}}).fit(sample_path)
+
+
+def test_every_suggestion_passes_the_reference_checker(fitted: Matcher) -> None:
+    for nid in fitted.dataset_.needs:
+        need = fitted.dataset_.needs[nid]
+        inf = fitted.inference_[nid]
+        nctx: NeedContext = fitted.need_ctx(need, inf)
+        for role, items in fitted.suggest(nid, k=50).items():
+            for s in items:
+                actx: ActorContext = fitted.actor_ctx(s.actor_id)
+                assert violations(nctx, actx, role) == [], (nid, role, s.actor_id)
