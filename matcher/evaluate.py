@@ -43,8 +43,8 @@ def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 5,
     --------
     >>> ndcg_at(["a", "b"], {"a": 3, "b": 1})
     1.0
-    >>> round(ndcg_at(["b", "a"], {"a": 3, "b": 1}), 3)
-    0.67
+    >>> round(ndcg_at(["b", "a"], {"a": 3, "b": 1}), 2)
+    0.71
     """
     gains = [(2 ** rel.get(a, 0) - 1) / math.log2(i + 2) for i, a in enumerate(ranked[:k])]
     best = sorted(ideal if ideal is not None else rel.values(), reverse=True)[:k]

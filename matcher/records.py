@@ -94,13 +94,17 @@ class Need:
     urgency: int = 2
     beneficiaries: int = 1
     roles: tuple[str, ...] = ROLES
-    volunteers_needed: int = 1
+    volunteers_needed: int = -1  # -1: the contract's default (1 if volunteer is wanted)
     budget_yuan: float = 0.0
     time_slots: tuple[str, ...] = ()
     created_at: str = ""
     status: str = "open"
     lat: float | None = None
     lon: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.volunteers_needed < 0:
+            object.__setattr__(self, "volunteers_needed", int("volunteer" in self.roles))
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ class Actor:
     street: str = ""
     district: str = ""
     city: str = ""
-    scope: str = ""
-    capacity: int = 0
+    scope: str = ""  # "": the kind's default scope
+    capacity: int = -1  # -1: the kind's default capacity
     budget_yuan: float = 0.0
     categories: tuple[str, ...] = ()
     target_groups: tuple[str, ...] = ()
@@ -125,6 +129,12 @@ class Actor:
     lat: float | None = None
     lon: float | None = None
     active: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.scope:
+            object.__setattr__(self, "scope", DEFAULT_SCOPE.get(self.kind, "street"))
+        if self.capacity < 0:
+            object.__setattr__(self, "capacity", DEFAULT_CAPACITY.get(self.kind, 1))
 
 
 @dataclass(frozen=True)
