@@ -21,6 +21,15 @@ __all__ = [
     "infer_need",
 ]
 
+# A group named in the text is weak evidence for the category that usually serves it.
+GROUP_PRIORS = {
+    "老年人": ("elderly_care", 0.4),
+    "儿童": ("child_welfare", 0.4),
+    "青少年": ("child_welfare", 0.2),
+    "残疾人": ("disability", 0.4),
+    "困难群众": ("social_assistance", 0.3),
+}
+
 # A category that, when nothing else names the group, implies who is served.
 IMPLIED_GROUPS = {
     "elderly_care": "老年人",
@@ -43,6 +52,7 @@ class Inference:
     category_scores: dict[str, float]
     groups: tuple[str, ...]
     group_confidence: dict[str, float]
+    certainty: float = 1.0  # how much evidence there was (1 for given values)
 
 
 def category_distribution(concepts: dict[str, list[str]], lex: Lexicon) -> dict[str, float]:
@@ -92,8 +102,13 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
     'mediation'
     """
     lex_scores = category_distribution(lex.concepts(text_norm), lex)
-    lex_dist = _normalise(lex_scores)
     evidence = sum(lex_scores.values())
+    if lex_scores:
+        for group in lex.groups(text_norm):
+            cat, prior = GROUP_PRIORS.get(group, ("", 0.0))
+            if cat:
+                lex_scores[cat] = lex_scores.get(cat, 0.0) + prior
+    lex_dist = _normalise(lex_scores)
     if classifier_proba:
         w = classifier_weight if lex_dist else 1.0
         keys = set(lex_dist) | set(classifier_proba)
@@ -102,17 +117,18 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
         evidence = max(evidence, 1.0)
     else:
         dist = lex_dist
+    certainty = 1.0 - math.exp(-1.5 * evidence)
     if given_category:
-        category, confidence = given_category, 1.0
+        category, confidence, certainty = given_category, 1.0, 1.0
         dist = {given_category: 1.0}
     elif dist:
         category = min(dist, key=lambda k: (-dist[k], k))
-        confidence = round(dist[category] * (1.0 - math.exp(-1.5 * evidence)), 4)
+        confidence = round(dist[category] * certainty, 4)
     else:
-        category, confidence = "", 0.0
+        category, confidence, certainty = "", 0.0, 0.0
     groups, group_conf = infer_groups(text_norm, lex, category=category, given=given_groups)
     return Inference(category, confidence, {k: round(v, 4) for k, v in sorted(dist.items())},
-                     groups, group_conf)
+                     groups, group_conf, round(certainty, 4))
 
 
 def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",

@@ -38,7 +38,7 @@ __all__ = ["GENERIC_CONCEPTS", "Matcher", "Suggestion"]
 log = logging.getLogger(__name__)
 
 # Concepts that say what kind of actor something is, not what service a need wants.
-GENERIC_CONCEPTS = frozenset({"志愿服务", "社会工作", "慈善资金"})
+GENERIC_CONCEPTS = frozenset({"志愿服务", "社会工作", "慈善资金", "工作用语"})
 
 
 class Suggestion(NamedTuple):
@@ -264,13 +264,13 @@ class Matcher(BaseEstimator):
         if not spans:
             return []
         rows = np.concatenate([np.arange(s, e) for s, e in spans])
-        # A restricted fund admits an inferred category only when the engine is sure of it.
-        sure = inf.category_confidence >= self.scoring_.fund_min_confidence
-        cat_ix = (self.categories_.index(inf.category)
-                  if inf.category in self.categories_ and sure else -1)
+        cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
+        mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
+                                         for c in self.categories_])
         groups = np.array([g in inf.groups for g in TARGET_GROUPS])
         ok = feasible_rows(t, rows, role=role, need_slots=slot_mask(need.time_slots),
-                           need_budget=need.budget_yuan, need_category=cat_ix, need_groups=groups)
+                           need_budget=need.budget_yuan, need_category=cat_ix, need_groups=groups,
+                           category_mass=mass, min_mass=self.scoring_.fund_min_confidence)
         rows = rows[ok]
         if len(rows) == 0:
             return []

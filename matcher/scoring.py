@@ -55,9 +55,9 @@ class ScoringParams:
     unknown_category_fit: float = 0.3
     open_group_fit: float = 0.5
     classifier_weight: float = 0.4
-    min_labelled_for_classifier: int = 30
+    min_labelled_for_classifier: int = 200
     rejected_penalty: float = 0.5
-    fund_min_confidence: float = 0.5
+    fund_min_confidence: float = 0.6
 
     @classmethod
     def default(cls) -> ScoringParams:

@@ -155,11 +155,16 @@ def build_actor_table(
 
 
 def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots: int,
-                  need_budget: float, need_category: int, need_groups: np.ndarray) -> np.ndarray:
+                  need_budget: float, need_category: int, need_groups: np.ndarray,
+                  category_mass: np.ndarray | None = None, min_mass: float = 0.0) -> np.ndarray:
     """Boolean mask over ``rows`` (already in scope) of the feasible actors.
 
     ``need_category`` is the category's column index, or -1 when unknown;
-    ``need_groups`` is a bool vector over ``TARGET_GROUPS``.
+    ``need_groups`` is a bool vector over ``TARGET_GROUPS``. For funds
+    restricted by category, ``category_mass`` (the need's category
+    probabilities times the inference's certainty) must put at least
+    ``min_mass`` on the categories the fund admits: an unsure inference does
+    not open a restricted fund.
     """
     ok = table.active[rows].copy()
     if need_slots:
@@ -170,6 +175,8 @@ def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots:
         fc = table.fund_categories[rows]
         restricted = fc.any(axis=1)
         cat_ok = fc[:, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
+        if category_mass is not None:
+            cat_ok = cat_ok & (fc @ category_mass >= min_mass)
         ok &= ~restricted | cat_ok
         fg = table.fund_groups[rows]
         open_all = ~fg.any(axis=1) | fg[:, TARGET_GROUPS.index(ALL_RESIDENTS)]
