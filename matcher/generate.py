@@ -68,9 +68,7 @@ def _areas(rng: random.Random, n_communities: int) -> list[dict[str, Any]]:
     n_streets = max(1, round(n_communities / 8))
     n_districts = max(1, round(n_streets / 8))
     n_cities = max(1, min(len(_CITIES), round(n_districts / 12)))
-    names = [a + b for a in _PLACES for b in ("", "东", "西", "南", "北", "新", "城", "湾")]
-    rng.shuffle(names)
-    it = iter(names)
+    it = _names(rng)
     districts = [(rng.choice(_CITIES[:n_cities]) if i else _CITIES[0],
                   next(it) + rng.choice(_DISTRICT_SUFFIX)) for i in range(n_districts)]
     streets = []
@@ -94,6 +92,18 @@ def _areas(rng: random.Random, n_communities: int) -> list[dict[str, Any]]:
             "population": rng.randint(1500, 15000),
         })
     return out
+
+
+def _names(rng: random.Random) -> Iterator[str]:
+    """Distinct place names, endlessly: shuffled combinations, then numbered phases."""
+    names = [a + b for a in _PLACES for b in ("", "东", "西", "南", "北", "新", "城", "湾")]
+    rng.shuffle(names)
+    yield from names
+    phase = 2
+    while True:
+        for n in names:
+            yield f"{n}{phase}期"
+        phase += 1
 
 
 def _typo(rng: random.Random, text: str, typos: dict[str, str], rate: float) -> str:

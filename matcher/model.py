@@ -206,7 +206,11 @@ class Matcher(BaseEstimator):
             actor_concepts=concepts, load=ds.load, feedback=fb,
             area_codes=self.area_codes_, coords=coords,
         )
-        self.actor_x_ = self.embedder_.transform(a_tok, a_norm)[perm]
+        x = self.embedder_.transform(a_tok, a_norm)[perm]
+        # One CSR block per scope range: a query multiplies the blocks in its scope
+        # without copying rows out of one big matrix.
+        self.actor_blocks_ = {key: x[s:e] for key, (s, e) in self.table_.ranges.items()}
+        self.n_features_ = x.shape[1]
         self.actor_tokens_ = [a_tok[i] for i in perm]
         self.actor_homes_ = [homes[i] for i in perm]
 
@@ -253,17 +257,20 @@ class Matcher(BaseEstimator):
             if r not in ROLES:
                 raise ParameterError(f"未知的角色：{r}", f"unknown role {r!r}")
         rec, inf, x, tokens = self.need_context(need)
-        return {role: self._suggest_role(rec, inf, x, tokens, role, k)
+        qd = np.zeros(self.n_features_, dtype=np.float32)
+        qd[x.indices] = x.data
+        return {role: self._suggest_role(rec, inf, qd, tokens, role, k)
                 for role in ROLES if role in rec.roles and role in wanted}
 
-    def _suggest_role(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
+    def _suggest_role(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
                       role: str, k: int) -> list[Suggestion]:
         t = self.table_
         path = community_path(self.dataset_.communities[need.community_id])
-        spans = [t.ranges[key] for key in need_range_keys(role, path) if key in t.ranges]
-        if not spans:
+        keys = [key for key in need_range_keys(role, path) if key in t.ranges]
+        if not keys:
             return []
-        rows = np.concatenate([np.arange(s, e) for s, e in spans])
+        rows = np.concatenate([np.arange(*t.ranges[key]) for key in keys])
+        cos = np.concatenate([self.actor_blocks_[key] @ qd for key in keys])
         cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
         mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
                                          for c in self.categories_])
@@ -271,10 +278,10 @@ class Matcher(BaseEstimator):
         ok = feasible_rows(t, rows, role=role, need_slots=slot_mask(need.time_slots),
                            need_budget=need.budget_yuan, need_category=cat_ix, need_groups=groups,
                            category_mass=mass, min_mass=self.scoring_.fund_min_confidence)
-        rows = rows[ok]
+        rows, cos = rows[ok], cos[ok]
         if len(rows) == 0:
             return []
-        comps = self._components(need, inf, x, tokens, rows, path, role, groups)
+        comps = self._components(need, inf, cos, tokens, rows, path, role, groups)
         scores = combine(comps, self.scoring_, need.urgency)
         if self.rejected_:
             penal = np.array([(need.need_id, t.ids[r]) in self.rejected_ for r in rows])
@@ -294,11 +301,10 @@ class Matcher(BaseEstimator):
             out.append(Suggestion(t.ids[r], float(scores[i]), reasons, breakdown))
         return out
 
-    def _components(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
+    def _components(self, need: Need, inf: Inference, cos: np.ndarray, tokens: list[str],
                     rows: np.ndarray, path: tuple[str, ...], role: str,
                     groups: np.ndarray) -> dict[str, np.ndarray]:
         t, p = self.table_, self.scoring_
-        cos = np.asarray((self.actor_x_[rows] @ x.T).todense()).ravel()
         need_con = [self.concepts_.index(c[len(CONCEPT_PREFIX):]) for c in tokens
                     if c.startswith(CONCEPT_PREFIX)
                     and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]

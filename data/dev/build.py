@@ -7,7 +7,9 @@ their category/groups (about a third; the rest the engine must infer). It writes
 the contract files, truth.csv / actor_truth.csv (labels the engine never reads)
 and qrels.csv (graded relevance from the labels, 0 for infeasible pairs).
 
-Run from the repository root: python data/dev/build.py
+Run from the repository root: python data/dev/build.py [FOLDER]
+FOLDER (default data/dev) holds needs_src.txt; actors and communities always come
+from data/dev, so the holdout set (data/holdout) shares them.
 """
 
 from __future__ import annotations
@@ -21,10 +23,20 @@ from matcher.evaluate import make_qrels, read_truth, write_qrels
 from matcher.generate import _catalogue
 from matcher.records import ROLES
 
-HERE = Path(__file__).resolve().parent
+import shutil
+import sys
+
+SRC = Path(__file__).resolve().parent
 
 
 def main() -> None:
+    here = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else SRC
+    if here != SRC:
+        shutil.copy(SRC / "communities.csv", here / "communities.csv")
+    build(here)
+
+
+def build(HERE: Path) -> None:  # noqa: N803 - reads like the module constant it replaced
     rng = random.Random(2026)
     intents = {it["id"]: it for it in _catalogue()["intents"]}
     rows, truth = [], []
@@ -58,7 +70,7 @@ def main() -> None:
                   "target_groups": "老年人"})
     _write(HERE / "needs.csv", rows)
     _write(HERE / "truth.csv", truth)
-    with (HERE / "actors_src.csv").open(encoding="utf-8", newline="") as fh:
+    with (SRC / "actors_src.csv").open(encoding="utf-8", newline="") as fh:
         actors = list(csv.DictReader(fh))
     _write(HERE / "actor_truth.csv",
            [{"actor_id": a["actor_id"], "intents": a["intents"]} for a in actors])

@@ -22,7 +22,8 @@ def test_estimator_contract() -> None:
 def test_fit_returns_self_and_learns_state(sample_path: Path) -> None:
     m = Matcher()
     assert m.fit(sample_path) is m
-    assert m.actor_x_.shape[0] == 36 and len(m.inference_) == 25
+    assert sum(b.shape[0] for b in m.actor_blocks_.values()) == 36
+    assert len(m.inference_) == 25
 
 
 def test_suggest_roles_ranked_and_explained(fitted: Matcher) -> None:
