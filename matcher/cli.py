@@ -166,7 +166,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ds = _load(args)
     qrels = read_qrels(args.qrels)
     m = _matcher(args, ds, args.model)
-    methods = ["wushe", "tfidf", "bm25"] if args.baselines else ["wushe"]
+    methods = ["wushe", "tfidf", "bm25", "tfidf+c"] if args.baselines else ["wushe"]
     res = evaluate(m, qrels, methods=methods, truth_folder=args.truth or args.data)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1, sort_keys=True))
@@ -253,7 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     model_args(sp)
     sp.add_argument("--qrels", required=True)
     sp.add_argument("--truth", help="folder with truth.csv (labelled category/groups)")
-    sp.add_argument("--baselines", action="store_true", help="also run TF-IDF and BM25")
+    sp.add_argument("--baselines", action="store_true", help="also run TF-IDF, BM25 and TF-IDF within the feasible set")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_evaluate)
 

@@ -10,11 +10,15 @@ Baselines, run on the same needs and actors of the wanted kind:
 - ``tfidf``: jieba words (jieba's own dictionary, no domain lexicon), TF-IDF,
   cosine; no constraints, no inference.
 - ``bm25``: the same tokens ranked by BM25 (``bm25s``).
+- ``tfidf+c``: the ``tfidf`` ranking restricted to the actors the engine finds
+  feasible, to separate what the constraints contribute from what the domain
+  lexicon, inference and scoring contribute.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -32,7 +36,7 @@ from .table import need_range_keys, range_key
 
 __all__ = ["METHODS", "evaluate", "make_qrels", "ndcg_at", "read_qrels", "write_qrels"]
 
-METHODS = ("wushe", "tfidf", "bm25")
+METHODS = ("wushe", "tfidf", "bm25", "tfidf+c")
 
 
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 5,
@@ -179,6 +183,7 @@ class _Baseline:
             else:
                 import bm25s
 
+                logging.getLogger("bm25s").setLevel(logging.WARNING)
                 bm = bm25s.BM25()
                 bm.index([d or ["_"] for d in docs], show_progress=False)
                 self.models[kind] = bm
@@ -218,7 +223,8 @@ def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
 
     results: dict[str, dict[str, dict[str, float]]] = {}
     for method in methods:
-        base = None if method == "wushe" else _Baseline(ds, method)
+        base = None if method == "wushe" else _Baseline(ds, method.removesuffix("+c"))
+        constrained = method.endswith("+c")
         acc: dict[str, dict[str, float]] = {r: defaultdict(float) for r in (*ROLES, "all")}
         for nid in sorted(qrels):
             if nid not in ds.needs:
@@ -232,8 +238,15 @@ def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
                           and ds.actors[a].kind == role}
                 if not any(judged.values()):
                     continue
-                ranked = ([s.actor_id for s in sugg.get(role, [])] if sugg is not None
-                          else base.rank(need.text, role, k) if base else [])
+                if sugg is not None:
+                    ranked = [s.actor_id for s in sugg.get(role, [])]
+                elif base is not None and constrained:
+                    allowed = {s.actor_id for s in matcher.suggest(nid, k=len(ds.actors),
+                                                                   roles=[role])[role]}
+                    ranked = [a for a in base.rank(need.text, role, len(ds.actors))
+                              if a in allowed][:k]
+                else:
+                    ranked = base.rank(need.text, role, k) if base is not None else []
                 viol = sum(1 for a in ranked if violations(nctx, actx[a], role))
                 for bucket in (role, "all"):
                     a = acc[bucket]

@@ -75,7 +75,8 @@ def test_generate_and_evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     code, text, _ = run(capsys, "evaluate", "--data", str(out), "--qrels",
                         str(out / "qrels.csv"), "--baselines", "--json")
     res = json.loads(text)
-    assert code == 0 and set(res) == {"wushe", "tfidf", "bm25"}
+    assert code == 0 and set(res) == {"wushe", "tfidf", "bm25", "tfidf+c"}
+    assert res["tfidf+c"]["all"]["violations"] == 0
     assert res["wushe"]["all"]["violations"] == 0
     assert res["wushe"]["all"]["ndcg@5"] > res["tfidf"]["all"]["ndcg@5"]
 
