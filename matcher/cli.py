@@ -179,6 +179,62 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .checks import validate_assignment
+    from .dataset import LoadReport, load_dataset
+    from .rematch import MatchOptions, rematch
+    from .report import render_summary
+    from .runfiles import read_forbids, read_pins, read_previous
+    from .writers import atomic_open, write_assignments_csv, write_unassigned_csv
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    report = LoadReport()
+    ds = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows,
+                      max_file_bytes=int(args.max_file_mb * 1_000_000), report=report,
+                      assignments=args.previous)
+    previous_path = args.previous or (Path(args.data) / "assignments.csv")
+    previous, dropped = (read_previous(previous_path, ds) if Path(previous_path).exists()
+                         else ([], 0))
+    pins = read_pins(args.pins, ds) if args.pins else []
+    forbids = read_forbids(args.forbid, ds) if args.forbid else []
+    timings["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    m = _matcher(args, ds, args.model)
+    timings["fit"] = time.perf_counter() - t0
+    opts = MatchOptions(solver=args.solver, candidates=args.candidates, workers=args.workers,
+                        scheduler=args.scheduler)
+    run_id = args.run_id or f"run-{ds.digest[:12]}"
+    stage: dict[str, float] = {}
+    res = rematch(m, previous=previous, pins=pins, forbids=forbids, options=opts,
+                  run_id=run_id, progress=_progress, timings=stage)
+    timings["candidates"] = stage["pins"] + stage["candidates"]
+    timings["solve"] = stage["solve"]
+    problems = validate_assignment(m, res.assignments, pins=pins, forbids=forbids,
+                                   infeasible_pins=res.infeasible_pins)
+    if problems:
+        raise WusheError("分配结果未通过校验（程序缺陷），未写出结果：" + problems[0],
+                         "the plan failed validation (a bug); nothing written: " + problems[0])
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    write_assignments_csv(out / "assignments.csv", (asdict(r) for r in res.assignments))
+    write_unassigned_csv(out / "unassigned.csv", res.unassigned)
+    timings["write"] = time.perf_counter() - t0
+    summary = {**res.summary, "run_id": run_id, "solver": args.solver,
+               "previous_rows_dropped": dropped,
+               "timings": {k: round(v, 3) for k, v in timings.items()}}
+    with atomic_open(out / "summary.json") as fh:
+        fh.write(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    print(render_summary(summary, m.taxonomy_))
+    print(f"结果已写入 / written: {out}/assignments.csv, unassigned.csv, summary.json")
+    for pin in res.infeasible_pins:
+        print(f"指定安排无法执行 / infeasible pin: {pin['need_id']} {pin['role']} "
+              f"{pin['actor_id']}: {', '.join(pin['reasons'])}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .records import KIND_ZH
 
@@ -256,6 +312,20 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--baselines", action="store_true", help="also run TF-IDF, BM25 and TF-IDF within the feasible set")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("match", help="assign every open need its team (the nightly re-match)")
+    data_args(sp)
+    model_args(sp)
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--previous", help="last run's assignments.csv (default: DATA/assignments.csv)")
+    sp.add_argument("--pins", help="CSV need_id,role,actor_id the coordinator fixed")
+    sp.add_argument("--forbid", help="CSV need_id,actor_id[,role] never to pair")
+    sp.add_argument("--solver", default="auto", choices=["auto", "networkx", "ortools"])
+    sp.add_argument("--candidates", type=int, default=20, help="candidate actors per slot")
+    sp.add_argument("--workers", type=int, default=0, help="solve components on N local Dask workers")
+    sp.add_argument("--scheduler", help="solve components on this Dask scheduler address")
+    sp.add_argument("--run-id", help="run id written to assignments.csv")
+    sp.set_defaults(func=cmd_match)
 
     sp = sub.add_parser("demo", help="sample data → model → suggestions, printed")
     sp.add_argument("--data", default=str(Path(__file__).resolve().parent.parent / "data" /

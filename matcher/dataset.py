@@ -135,8 +135,8 @@ def _hash(tables: list[Table]) -> str:
     return h.hexdigest()
 
 
-def _check_header(table: Table) -> list[RowError]:
-    missing = [c for c in _REQUIRED[table.name] if c not in table.header]
+def _check_header(table: Table, kind: str) -> list[RowError]:
+    missing = [c for c in _REQUIRED[kind] if c not in table.header]
     if not missing:
         return []
     return [
@@ -333,7 +333,7 @@ def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError]) -> list[Feedb
 
 
 def _read(folder: Path, name: str, max_bytes: int, required: bool,
-          errs: list[RowError]) -> Table | None:
+          errs: list[RowError], kind: str | None = None) -> Table | None:
     path = folder / name
     if not path.exists():
         if required:
@@ -342,7 +342,7 @@ def _read(folder: Path, name: str, max_bytes: int, required: bool,
     table, problems = read_table(path, max_bytes=max_bytes)
     errs.extend(problems)
     if table is not None:
-        header_errs = _check_header(table)
+        header_errs = _check_header(table, kind or name)
         errs.extend(header_errs)
         if header_errs:
             return None
@@ -375,7 +375,8 @@ def _extra_taxonomy(folder: Path, max_bytes: int, tax: Taxonomy,
 
 def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-                 report: LoadReport | None = None) -> Dataset:
+                 report: LoadReport | None = None,
+                 assignments: str | Path | None = None) -> Dataset:
     """Read and validate a dataset folder.
 
     Parameters
@@ -388,6 +389,9 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
         Files larger than this are refused.
     report : LoadReport, optional
         Filled with what was skipped.
+    assignments : str or Path, optional
+        The previous run's ``assignments.csv`` to take actors' current load
+        from, instead of the one in the folder.
 
     Returns
     -------
@@ -418,9 +422,15 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     tables = {
         name: _read(folder, name, max_file_bytes, name in ("communities.csv", "needs.csv",
                                                            "actors.csv"), fatal)
-        for name in ("communities.csv", "needs.csv", "actors.csv", "feedback.csv",
-                     "assignments.csv")
+        for name in ("communities.csv", "needs.csv", "actors.csv", "feedback.csv")
     }
+    if assignments is not None:
+        a_path = Path(assignments)
+        tables["assignments.csv"] = _read(a_path.parent, a_path.name, max_file_bytes, True,
+                                          fatal, kind="assignments.csv")
+    else:
+        tables["assignments.csv"] = _read(folder, "assignments.csv", max_file_bytes, False,
+                                          fatal)
     if fatal:
         raise DataError(fatal)
     row_errs: list[RowError] = []

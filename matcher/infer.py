@@ -8,6 +8,7 @@ station staff) can see how sure the engine is.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .lexicon import Lexicon
@@ -19,6 +20,7 @@ __all__ = [
     "infer_actor_categories",
     "infer_groups",
     "infer_need",
+    "vulnerability",
 ]
 
 # A group named in the text is weak evidence for the category that usually serves it.
@@ -168,3 +170,36 @@ def infer_actor_categories(text_norm: str, lex: Lexicon, *, min_score: float = 0
     top = max(scores.values())
     keep = [c for c, s in scores.items() if s >= min_score and s >= relative * top]
     return tuple(sorted(keep, key=lambda c: (-scores[c], c)))
+
+
+_VULNERABLE_CUES = {
+    "独居/高龄老人": ("独居", "孤寡", "孤老", "空巢", "一个人住", "一个人过", "高龄", "失能",
+                 "无儿无女", "失独"),
+    "困境儿童": ("困境儿童", "留守儿童", "孤儿", "事实无人抚养", "无人抚养", "监护缺失"),
+}
+_OLD_AGE = re.compile(r"(?:[89]\d|1\d\d)\s*(?:多)?\s*岁|[八九]十(?:多|几)?岁")
+
+
+def vulnerability(text_norm: str, groups: tuple[str, ...]) -> str:
+    """Why a need counts as vulnerable (for priority under shortage), or ``""``.
+
+    Vulnerable: 困难群众 and 残疾人 (by group), 独居/高龄老人 (an elderly need
+    with a living-alone or age-80+ cue), 困境儿童 (a child need with a
+    left-behind/orphan cue).
+
+    Examples
+    --------
+    >>> vulnerability("我爸82岁 一个人住", ("老年人",))
+    '独居/高龄老人'
+    >>> vulnerability("想学跳舞", ("老年人",))
+    ''
+    """
+    for group in ("困难群众", "残疾人"):
+        if group in groups:
+            return group
+    if "老年人" in groups and (any(c in text_norm for c in _VULNERABLE_CUES["独居/高龄老人"])
+                             or _OLD_AGE.search(text_norm)):
+        return "独居/高龄老人"
+    if "儿童" in groups and any(c in text_norm for c in _VULNERABLE_CUES["困境儿童"]):
+        return "困境儿童"
+    return ""

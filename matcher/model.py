@@ -262,49 +262,104 @@ class Matcher(BaseEstimator):
         return {role: self._suggest_role(rec, inf, qd, tokens, role, k)
                 for role in ROLES if role in rec.roles and role in wanted}
 
-    def _suggest_role(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
-                      role: str, k: int) -> list[Suggestion]:
+    def _scored(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
+                role: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Feasible table rows for a role, their scores (rounded) and components."""
         t = self.table_
         path = community_path(self.dataset_.communities[need.community_id])
         keys = [key for key in need_range_keys(role, path) if key in t.ranges]
         if not keys:
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0), {}
         rows = np.concatenate([np.arange(*t.ranges[key]) for key in keys])
         cos = np.concatenate([self.actor_blocks_[key] @ qd for key in keys])
-        cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
-        mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
-                                         for c in self.categories_])
-        groups = np.array([g in inf.groups for g in TARGET_GROUPS])
-        ok = feasible_rows(t, rows, role=role, need_slots=slot_mask(need.time_slots),
-                           need_budget=need.budget_yuan, need_category=cat_ix, need_groups=groups,
-                           category_mass=mass, min_mass=self.scoring_.fund_min_confidence)
+        ok = self._feasible(need, inf, rows, role)
         rows, cos = rows[ok], cos[ok]
         if len(rows) == 0:
-            return []
-        comps = self._components(need, inf, cos, tokens, rows, path, role, groups)
+            return rows, np.zeros(0), {}
+        comps = self._components(need, inf, cos, tokens, rows, path, role)
         scores = combine(comps, self.scoring_, need.urgency)
         if self.rejected_:
             penal = np.array([(need.need_id, t.ids[r]) in self.rejected_ for r in rows])
             scores = np.where(penal, scores * self.scoring_.rejected_penalty, scores)
-        scores = np.round(scores, 4)
+        return rows, np.round(scores, 4), comps
+
+    def _feasible(self, need: Need, inf: Inference, rows: np.ndarray, role: str,
+                  *, capacity: bool = True) -> np.ndarray:
+        cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
+        mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
+                                         for c in self.categories_])
+        groups = np.array([g in inf.groups for g in TARGET_GROUPS])
+        return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
+                             need_budget=need.budget_yuan, need_category=cat_ix,
+                             need_groups=groups, category_mass=mass,
+                             min_mass=self.scoring_.fund_min_confidence, capacity=capacity)
+
+    @staticmethod
+    def _top(rows: np.ndarray, scores: np.ndarray, ids: list[str], k: int) -> list[int]:
+        """Indices of the k best (score desc, then actor id), without sorting everything."""
+        idx = np.arange(len(rows))
         if len(rows) > k:
             kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-            keep = scores >= kth
-            rows, scores = rows[keep], scores[keep]
-            comps = {c: v[keep] for c, v in comps.items()}
-        order = sorted(range(len(rows)), key=lambda i: (-scores[i], t.ids[rows[i]]))[:k]
+            idx = idx[scores >= kth]
+        return sorted(idx.tolist(), key=lambda i: (-scores[i], ids[rows[i]]))[:k]
+
+    def _suggest_role(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
+                      role: str, k: int) -> list[Suggestion]:
+        rows, scores, comps = self._scored(need, inf, qd, tokens, role)
+        t = self.table_
+        path = community_path(self.dataset_.communities[need.community_id])
         out = []
-        for i in order:
+        for i in self._top(rows, scores, t.ids, k):
             r = int(rows[i])
             breakdown = {c: round(float(v[i]), 4) for c, v in comps.items()}
             reasons = explain(self, need, inf, tokens, r, role, breakdown, path)
             out.append(Suggestion(t.ids[r], float(scores[i]), reasons, breakdown))
         return out
 
+    def candidates(self, need: str | Need, role: str, limit: int = 20) -> list[tuple[str, float]]:
+        """The ``limit`` best feasible ``(actor_id, score)`` for one role, without reasons.
+
+        This is what the batch assignment builds its graph from.
+        """
+        rec, inf, x, tokens = self.need_context(need)
+        qd = np.zeros(self.n_features_, dtype=np.float32)
+        qd[x.indices] = x.data
+        rows, scores, _ = self._scored(rec, inf, qd, tokens, role)
+        ids = self.table_.ids
+        return [(ids[rows[i]], float(scores[i])) for i in self._top(rows, scores, ids, limit)]
+
+    def unserved_reason(self, need: str | Need, role: str) -> str:
+        """Why no actor of ``role`` can take this need (a reason code).
+
+        Checked in the order a coordinator would: anyone in scope at all, at a
+        matching time, admitted by a fund's rules, with budget or capacity left.
+        """
+        rec, inf, _, _ = self.need_context(need)
+        t = self.table_
+        path = community_path(self.dataset_.communities[rec.community_id])
+        keys = [key for key in need_range_keys(role, path) if key in t.ranges]
+        rows = (np.concatenate([np.arange(*t.ranges[key]) for key in keys]) if keys
+                else np.zeros(0, dtype=np.int64))
+        rows = rows[t.active[rows]]
+        if len(rows) == 0:
+            return "no_actor_in_scope"
+        nm = slot_mask(rec.time_slots)
+        if nm:
+            s = t.slots[rows]
+            rows = rows[(s == 0) | ((s & nm) != 0)]
+            if len(rows) == 0:
+                return "no_time_overlap"
+        if role == "fund":
+            admits = self._feasible(rec, inf, rows, role, capacity=False)
+            if not admits.any():
+                return "no_fund_admits"
+            return "funds_exhausted"
+        return "all_at_capacity"
+
     def _components(self, need: Need, inf: Inference, cos: np.ndarray, tokens: list[str],
-                    rows: np.ndarray, path: tuple[str, ...], role: str,
-                    groups: np.ndarray) -> dict[str, np.ndarray]:
+                    rows: np.ndarray, path: tuple[str, ...], role: str) -> dict[str, np.ndarray]:
         t, p = self.table_, self.scoring_
+        groups = np.array([g in inf.groups for g in TARGET_GROUPS])
         need_con = [self.concepts_.index(c[len(CONCEPT_PREFIX):]) for c in tokens
                     if c.startswith(CONCEPT_PREFIX)
                     and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]

@@ -156,7 +156,8 @@ def build_actor_table(
 
 def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots: int,
                   need_budget: float, need_category: int, need_groups: np.ndarray,
-                  category_mass: np.ndarray | None = None, min_mass: float = 0.0) -> np.ndarray:
+                  category_mass: np.ndarray | None = None, min_mass: float = 0.0,
+                  capacity: bool = True) -> np.ndarray:
     """Boolean mask over ``rows`` (already in scope) of the feasible actors.
 
     ``need_category`` is the category's column index, or -1 when unknown;
@@ -164,14 +165,16 @@ def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots:
     restricted by category, ``category_mass`` (the need's category
     probabilities times the inference's certainty) must put at least
     ``min_mass`` on the categories the fund admits: an unsure inference does
-    not open a restricted fund.
+    not open a restricted fund. ``capacity=False`` skips the capacity and
+    budget checks (to tell "nobody admits it" from "everybody is full").
     """
     ok = table.active[rows].copy()
     if need_slots:
         s = table.slots[rows]
         ok &= (s == 0) | ((s & need_slots) != 0)
     if role == "fund":
-        ok &= table.budget[rows] >= need_budget
+        if capacity:
+            ok &= table.budget[rows] >= need_budget
         fc = table.fund_categories[rows]
         restricted = fc.any(axis=1)
         cat_ok = fc[:, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
@@ -181,6 +184,6 @@ def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots:
         fg = table.fund_groups[rows]
         open_all = ~fg.any(axis=1) | fg[:, TARGET_GROUPS.index(ALL_RESIDENTS)]
         ok &= open_all | (fg & need_groups).any(axis=1)
-    else:
+    elif capacity:
         ok &= table.load[rows] < table.capacity[rows]
     return ok
