@@ -100,8 +100,8 @@ def solve_funds(p: FundProblem, *, deterministic_time: float = 20.0) -> FundResu
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return FundResult(greedy.chosen, greedy.value, greedy.value, 0.0, "GREEDY")
     chosen = [a for a in range(len(p.arcs)) if solver.value(x[a])]
-    value = int(round(solver.objective_value))
-    bound = int(round(solver.best_objective_bound))
+    value = round(solver.objective_value)
+    bound = round(solver.best_objective_bound)
     if value < greedy.value:  # never worse than the hint
         return FundResult(greedy.chosen, greedy.value, bound,
                           (bound - greedy.value) / bound if bound else 0.0, "FEASIBLE")
