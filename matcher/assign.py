@@ -90,8 +90,8 @@ def objective(problem: FlowProblem, chosen: list[int]) -> int:
         _, j, cost = problem.arcs[a]
         total += cost
         used[j] += 1
-    for j in np.flatnonzero(used):
-        total += sum(problem.segment_costs(int(j))[: int(used[j])])
+    for jj in np.flatnonzero(used):
+        total += sum(problem.segment_costs(int(jj))[: int(used[jj])])
     return int(total)
 
 
@@ -126,22 +126,18 @@ def _solve_ortools(problem: FlowProblem) -> list[int]:
 
     n_slots, n_actors = len(problem.slots), len(problem.actors)
     unassigned, sink = n_slots + n_actors, n_slots + n_actors + 1
-    tails, heads, caps, costs = [], [], [], []
-    for i, j, cost in problem.arcs:
-        tails.append(i), heads.append(n_slots + j), caps.append(1), costs.append(cost)
-    n_arcs = len(tails)
-    total = 0
-    for i, (_, _, count) in enumerate(problem.slots):
-        tails.append(i), heads.append(unassigned), caps.append(count), costs.append(0)
-        total += count
-    tails.append(unassigned), heads.append(sink), caps.append(total), costs.append(0)
-    for j in range(n_actors):
-        for cost in problem.segment_costs(j):
-            tails.append(n_slots + j), heads.append(sink), caps.append(1), costs.append(cost)
+    arcs: list[tuple[int, int, int, int]] = [
+        (i, n_slots + j, 1, cost) for i, j, cost in problem.arcs]  # tail, head, cap, cost
+    n_arcs = len(arcs)
+    total = sum(count for _, _, count in problem.slots)
+    arcs += [(i, unassigned, count, 0) for i, (_, _, count) in enumerate(problem.slots)]
+    arcs.append((unassigned, sink, total, 0))
+    arcs += [(n_slots + j, sink, 1, cost) for j in range(n_actors)
+             for cost in problem.segment_costs(j)]
+    tails, heads, caps, costs = (np.asarray(col, dtype=np.int64) for col in zip(*arcs, strict=True))
     smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(tails, dtype=np.int32), np.asarray(heads, dtype=np.int32),
-        np.asarray(caps, dtype=np.int64), np.asarray(costs, dtype=np.int64))
+    smcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
+                                              caps, costs)
     supplies = [count for _, _, count in problem.slots] + [0] * n_actors + [0, -total]
     smcf.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32),
                             np.asarray(supplies, dtype=np.int64))

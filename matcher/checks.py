@@ -62,8 +62,8 @@ def validate_assignment(m: Any, rows: Iterable[Any], *,
     for pin in pins:
         if pin not in seen and pin not in refused:
             problems.append(f"pin dropped silently: {pin}")
-    for n, role, a in forbids:
-        if any(r.need_id == n and r.actor_id == a and (not role or r.role == role)
+    for nid, role, aid in forbids:
+        if any(r.need_id == nid and r.actor_id == aid and (not role or r.role == role)
                for r in rows if ds.needs.get(r.need_id) and ds.needs[r.need_id].status == "open"):
-            problems.append(f"forbidden pair used: {(n, role, a)}")
+            problems.append(f"forbidden pair used: {(nid, role, aid)}")
     return problems

@@ -252,15 +252,15 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
             filled[(nid, role)].append(p.actors[j])
     gap_num = gap_den = 0
     fund_status = "OPTIMAL"
-    for p, res in zip(fund_problems, fund_results, strict=True):
+    for fp, res in zip(fund_problems, fund_results, strict=True):
         objective -= res.value
         gap_num += res.bound - res.value
         gap_den += res.bound
         if res.status != "OPTIMAL":
             fund_status = res.status
         for a in res.chosen:
-            n, f, _ = p.arcs[a]
-            filled[(p.needs[n], "fund")].append(p.funds[f])
+            n, f, _ = fp.arcs[a]
+            filled[(fp.needs[n], "fund")].append(fp.funds[f])
     for nid, role, _ in open_slots:
         for aid in sorted(filled[(nid, role)]):
             if (nid, role, aid) in score_of:

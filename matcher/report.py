@@ -91,7 +91,7 @@ def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
     for k, role in enumerate(ROLES):
         ids = [a for a, r in t.position.items() if t.kind[r] == k and t.active[r]]
         if role == "fund":
-            spent = defaultdict(float)
+            spent: defaultdict[str, float] = defaultdict(float)
             for r in rows:
                 if r.role == "fund" and r.need_id in ds.needs and ds.needs[r.need_id].status == "open":
                     spent[r.actor_id] += ds.needs[r.need_id].budget_yuan
