@@ -21,6 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["TextEmbedder"]
 
 
+_PLACEHOLDER = "\u2400\u2400"  # two SYMBOL FOR NULL: never in normalised text
+
+
 def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
@@ -62,8 +65,15 @@ class TextEmbedder(BaseEstimator):
     def fit(self, token_lists: Sequence[list[str]], norm_texts: Sequence[str]) -> TextEmbedder:
         """Learn vocabularies and IDF weights from tokenised and normalised texts."""
         self.words_, self.chars_ = self._make()
-        self.words_.fit(token_lists)
-        self.chars_.fit([t.replace(" ", "") for t in norm_texts])
+        chars = [t.replace(" ", "") for t in norm_texts]
+        # A corpus of nothing but stopwords or punctuation has no vocabulary; keep a
+        # placeholder term so that transform works (every vector is then zero).
+        self.words_.fit(token_lists if any(token_lists) else [[_PLACEHOLDER]])
+        try:
+            self.chars_.fit(chars)
+        except ValueError:  # no n-gram left (empty texts, or min_df pruned them all)
+            self.chars_.set_params(min_df=1)
+            self.chars_.fit([*chars, _PLACEHOLDER])
         return self
 
     def transform(self, token_lists: Sequence[list[str]], norm_texts: Sequence[str]) -> sp.csr_matrix:

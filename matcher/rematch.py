@@ -131,7 +131,8 @@ def _run_all(fn: Callable[..., list[Any]], items: list[Any], arg: Any,
     try:
         order = sorted(range(len(items)), key=lambda i: -_size(items[i]))
         batches = _batches(order, 4 * n)
-        futures = client.map(fn, [[items[i] for i in b] for b in batches], arg=arg, pure=False)
+        futures = client.map(fn, [[items[i] for i in b] for b in batches],
+                             [arg] * len(batches), pure=False)
         out: list[Any] = [None] * len(items)
         for b, res in zip(batches, client.gather(futures), strict=True):
             for i, r in zip(b, res, strict=True):

@@ -95,3 +95,13 @@ def test_every_suggestion_passes_the_reference_checker(fitted: Matcher) -> None:
             for s in items:
                 actx: ActorContext = fitted.actor_ctx(s.actor_id)
                 assert violations(nctx, actx, role) == [], (nid, role, s.actor_id)
+
+
+def test_fit_on_texts_without_any_content_word(make_dataset) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import COMMUNITIES
+
+    needs = [{"need_id": "N1", "community_id": "C1", "text": "你好"}]
+    actors = [{"actor_id": "V1", "kind": "volunteer", "name": "小李", "text": "！！",
+               "community_id": "C1"}]
+    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
+    assert [s.actor_id for s in m.suggest("N1")["volunteer"]] == ["V1"]

@@ -1,0 +1,68 @@
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.matcher.test_cli import run
+
+
+def test_match_writes_contract_files_and_summary(capsys: pytest.CaptureFixture[str],
+                                                 sample_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run1"
+    code, text, _ = run(capsys, "match", "--data", str(sample_path), "--out", str(out),
+                        "--solver", "ortools")
+    assert code == 0 and "待匹配需求" in text
+    with (out / "assignments.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["need_id", "role", "actor_id", "score", "run_id"]
+    with (out / "unassigned.csv").open(encoding="utf-8") as fh:
+        un = list(csv.DictReader(fh))
+    assert un and list(un[0]) == ["need_id", "role", "reason"]
+    assert {u["reason"] for u in un} <= {"no_actor_in_scope", "no_time_overlap",
+                                         "no_fund_admits", "funds_exhausted", "all_at_capacity"}
+    s = json.loads((out / "summary.json").read_text("utf-8"))
+    assert set(s["timings"]) == {"load", "fit", "candidates", "solve", "write"}
+    assert {"slots", "urgent_needs", "shortage_by_category_community", "actor_load",
+            "objective", "diff", "fund_allocation"} <= set(s)
+    # same input and solver, same files; the reference solver reaches the same optimum
+    out2 = tmp_path / "run2"
+    run(capsys, "match", "--data", str(sample_path), "--out", str(out2), "--solver", "ortools")
+    assert (out / "assignments.csv").read_bytes() == (out2 / "assignments.csv").read_bytes()
+    ref = tmp_path / "ref"
+    run(capsys, "match", "--data", str(sample_path), "--out", str(ref), "--solver", "networkx")
+    assert json.loads((ref / "summary.json").read_text("utf-8"))["objective"] == s["objective"]
+    # the next night, with this run as previous: nothing changes
+    out3 = tmp_path / "run3"
+    run(capsys, "match", "--data", str(sample_path), "--out", str(out3), "--previous",
+        str(out / "assignments.csv"))
+    s3 = json.loads((out3 / "summary.json").read_text("utf-8"))
+    assert s3["diff"]["changed"] == 0 and s3["diff"]["dropped"] == 0
+    assert s3["diff"]["kept"] > 0
+
+
+def test_match_bad_inputs_are_clear_errors(capsys: pytest.CaptureFixture[str],
+                                           sample_path: Path, tmp_path: Path) -> None:
+    pins = tmp_path / "pins.csv"
+    pins.write_text("need_id,role,actor_id\nN0001,volunteer,V999\n", "utf-8")
+    code, _, err = run(capsys, "match", "--data", str(sample_path), "--out", str(tmp_path / "o"),
+                       "--pins", str(pins))
+    assert code == 3 and "pins.csv:2: [actor_id]" in err and "V999" in err
+    other = tmp_path / "prev.csv"
+    other.write_text("need_id,role,actor_id,score,run_id\nX1,volunteer,Y1,0.5,r\n"
+                     "X2,fund,Y2,0.5,r\n", "utf-8")
+    code, _, err = run(capsys, "match", "--data", str(sample_path), "--out", str(tmp_path / "o"),
+                       "--previous", str(other))
+    assert code == 3 and "another dataset" in err
+    assert not (tmp_path / "o").exists()  # nothing written on error
+
+
+def test_match_reports_infeasible_pin(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                                      tmp_path: Path) -> None:
+    pins = tmp_path / "pins.csv"
+    pins.write_text("need_id,role,actor_id\nN0001,volunteer,V005\n", "utf-8")
+    code, _, err = run(capsys, "match", "--data", str(sample_path), "--out", str(tmp_path / "o"),
+                       "--pins", str(pins))
+    assert code == 0 and "infeasible pin" in err and "out_of_scope" in err
+    s = json.loads((tmp_path / "o" / "summary.json").read_text("utf-8"))
+    assert s["infeasible_pins"][0]["actor_id"] == "V005"
