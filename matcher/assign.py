@@ -58,12 +58,21 @@ class FlowProblem:
     load: list[int] = field(default_factory=list)
     load_step: int = 0
 
-    def segment_costs(self, j: int) -> list[int]:
-        """Cost of the k-th extra unit of load on actor ``j`` (k = 0, 1, …)."""
-        cap = self.capacity[j]
-        held = self.load[j] if self.load else 0
-        total = max(1, cap + held)
-        return [round(self.load_step * (held + k) / total) for k in range(cap)]
+    def segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(actor index, cost)`` of every unit of remaining capacity, all actors at once.
+
+        The k-th extra unit on actor j costs ``load_step · (load_j + k) / (load_j +
+        capacity_j)``: rising with utilisation, so the term is convex.
+        """
+        cap = np.asarray(self.capacity, dtype=np.int64)
+        held = np.asarray(self.load, dtype=np.int64) if self.load else np.zeros_like(cap)
+        actor = np.repeat(np.arange(len(cap)), np.maximum(cap, 0))
+        k = np.arange(len(actor)) - np.repeat(np.cumsum(np.maximum(cap, 0)) - np.maximum(cap, 0),
+                                              np.maximum(cap, 0))
+        total = np.maximum(1, cap + held)[actor]
+        # round half to even, as Python's round() does
+        cost = np.round(self.load_step * (held[actor] + k) / total).astype(np.int64)
+        return actor, cost
 
 
 @dataclass(frozen=True)
@@ -84,15 +93,14 @@ def objective(problem: FlowProblem, chosen: list[int]) -> int:
     >>> objective(p, [0]), objective(p, [])
     (-900, 0)
     """
-    used = np.zeros(len(problem.actors), dtype=np.int64)
-    total = 0
-    for a in chosen:
-        _, j, cost = problem.arcs[a]
-        total += cost
-        used[j] += 1
-    for jj in np.flatnonzero(used):
-        total += sum(problem.segment_costs(int(jj))[: int(used[jj])])
-    return int(total)
+    if not chosen:
+        return 0
+    arcs = np.asarray(problem.arcs, dtype=np.int64)[np.asarray(chosen, dtype=np.int64)]
+    used = np.bincount(arcs[:, 1], minlength=len(problem.actors))
+    actor, cost = problem.segments()
+    first = np.concatenate([[0], np.cumsum(np.bincount(actor, minlength=len(problem.actors)))])
+    k = np.arange(len(actor)) - first[actor]
+    return int(arcs[:, 2].sum() + cost[k < used[actor]].sum())
 
 
 def flow_network(problem: FlowProblem) -> nx.MultiDiGraph:
@@ -106,9 +114,9 @@ def flow_network(problem: FlowProblem) -> nx.MultiDiGraph:
     g.add_edge("unassigned", "sink", key="open", capacity=total, weight=0)
     for a, (i, j, cost) in enumerate(problem.arcs):
         g.add_edge(("slot", i), ("actor", j), key=a, capacity=1, weight=cost)
-    for j in range(len(problem.actors)):
-        for k, cost in enumerate(problem.segment_costs(j)):
-            g.add_edge(("actor", j), "sink", key=k, capacity=1, weight=cost)
+    seg_actor, seg_cost = problem.segments()
+    for k, (j, cost) in enumerate(zip(seg_actor.tolist(), seg_cost.tolist(), strict=True)):
+        g.add_edge(("actor", j), "sink", key=k, capacity=1, weight=cost)
     return g
 
 
@@ -126,21 +134,22 @@ def _solve_ortools(problem: FlowProblem) -> list[int]:
 
     n_slots, n_actors = len(problem.slots), len(problem.actors)
     unassigned, sink = n_slots + n_actors, n_slots + n_actors + 1
-    arcs: list[tuple[int, int, int, int]] = [
-        (i, n_slots + j, 1, cost) for i, j, cost in problem.arcs]  # tail, head, cap, cost
-    n_arcs = len(arcs)
-    total = sum(count for _, _, count in problem.slots)
-    arcs += [(i, unassigned, count, 0) for i, (_, _, count) in enumerate(problem.slots)]
-    arcs.append((unassigned, sink, total, 0))
-    arcs += [(n_slots + j, sink, 1, cost) for j in range(n_actors)
-             for cost in problem.segment_costs(j)]
-    tails, heads, caps, costs = (np.asarray(col, dtype=np.int64) for col in zip(*arcs, strict=True))
+    cand = np.asarray(problem.arcs, dtype=np.int64).reshape(-1, 3)
+    counts = np.asarray([c for _, _, c in problem.slots], dtype=np.int64)
+    total = int(counts.sum())
+    seg_actor, seg_cost = problem.segments()
+    n_arcs = len(cand)
+    tails = np.concatenate([cand[:, 0], np.arange(n_slots), [unassigned], n_slots + seg_actor])
+    heads = np.concatenate([n_slots + cand[:, 1], np.full(n_slots, unassigned), [sink],
+                            np.full(len(seg_actor), sink)])
+    caps = np.concatenate([np.ones(n_arcs, np.int64), counts, [total],
+                           np.ones(len(seg_actor), np.int64)])
+    costs = np.concatenate([cand[:, 2], np.zeros(n_slots, np.int64), [0], seg_cost])
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
                                               caps, costs)
-    supplies = [count for _, _, count in problem.slots] + [0] * n_actors + [0, -total]
-    smcf.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32),
-                            np.asarray(supplies, dtype=np.int64))
+    supplies = np.concatenate([counts, np.zeros(n_actors, np.int64), [0, -total]])
+    smcf.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"OR-Tools min-cost flow ended with status {status}")

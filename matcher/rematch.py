@@ -63,7 +63,7 @@ class MatchOptions:
     vulnerable_bonus: int = 400
     stability_bonus: int = 200
     load_step: int = 150
-    fund_time: float = 20.0
+    fund_time: float = 5.0
     workers: int = 0
     scheduler: str | None = None
 
@@ -76,6 +76,8 @@ class MatchResult:
     unassigned: list[dict[str, str]]
     summary: dict[str, Any]
     infeasible_pins: list[dict[str, Any]] = field(default_factory=list)
+    flow_problems: list[FlowProblem] = field(default_factory=list)
+    fund_problems: list[FundProblem] = field(default_factory=list)
 
 
 def _priority(m: Any, need_id: str, opts: MatchOptions) -> tuple[int, str]:
@@ -279,7 +281,7 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
                         objective=objective, fund_gap=(gap_num / gap_den) if gap_den else 0.0,
                         fund_status=fund_status, components=len(flow_problems) + len(
                             fund_problems), infeasible_pins=infeasible_pins)
-    return MatchResult(rows, unassigned, summary, infeasible_pins)
+    return MatchResult(rows, unassigned, summary, infeasible_pins, flow_problems, fund_problems)
 
 
 ROLE_ORDER = {"organization": 0, "social_worker": 1, "volunteer": 2, "fund": 3}

@@ -58,3 +58,15 @@ def test_same_input_same_allocation() -> None:
     p = FundProblem(["A", "B", "C", "D"], [400, 400, 400, 400], ["F", "G"], [800, 400],
                     [(0, 0, 5), (1, 0, 5), (2, 0, 5), (3, 1, 5), (2, 1, 5)])
     assert solve_funds(p).chosen == solve_funds(p).chosen
+
+
+def test_large_instances_fall_back_to_greedy_with_a_proven_gap(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.funds as funds
+
+    p = FundProblem(["A", "B", "C"], [700, 500, 500], ["F"], [1000],
+                    [(0, 0, 8), (1, 0, 5), (2, 0, 5)])
+    monkeypatch.setattr(funds, "CP_SAT_MAX_ARCS", 2)
+    r = funds.solve_funds(p)
+    # greedy takes A (best value per yuan) and has no room left: 8, where CP-SAT finds 10
+    assert r.status == "GREEDY" and r.value == 8 and r.bound == 18
+    assert r.gap == round(10 / 18, 6)
