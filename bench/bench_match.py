@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--compare", action="store_true")
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--out")
     args = ap.parse_args()
     folder = Path(args.data or tempfile.mkdtemp(prefix="wushe-match-"))
@@ -49,7 +50,8 @@ def main() -> None:
     m = Matcher().fit(ds)
     timings["fit"] = time.perf_counter() - t0
     stage: dict[str, float] = {}
-    res = rematch(m, options=MatchOptions(solver="ortools", workers=args.workers),
+    res = rematch(m, options=MatchOptions(solver="ortools", workers=args.workers,
+                                          processes=args.processes),
                   timings=stage)
     timings["candidates"] = stage["pins"] + stage["candidates"]
     timings["solve"] = stage["solve"]
@@ -69,7 +71,7 @@ def main() -> None:
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "total_s": round(sum(timings.values()), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "valid": not problems,
+        "valid": not problems, "processes": args.processes,
         "machine": {"python": platform.python_version(), "cores": __import__("os").cpu_count()},
     }
     if args.compare:

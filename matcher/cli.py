@@ -205,7 +205,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     m = _matcher(args, ds, args.model)
     timings["fit"] = time.perf_counter() - t0
     opts = MatchOptions(solver=args.solver, candidates=args.candidates, workers=args.workers,
-                        scheduler=args.scheduler)
+                        scheduler=args.scheduler, processes=args.processes)
     run_id = args.run_id or f"run-{ds.digest[:12]}"
     stage: dict[str, float] = {}
     res = rematch(m, previous=previous, pins=pins, forbids=forbids, options=opts,
@@ -324,6 +324,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, default=20, help="candidate actors per slot")
     sp.add_argument("--workers", type=int, default=0, help="solve components on N local Dask workers")
     sp.add_argument("--scheduler", help="solve components on this Dask scheduler address")
+    sp.add_argument("--processes", type=int, default=1,
+                    help="build the candidate graph in N forked processes")
     sp.add_argument("--run-id", help="run id written to assignments.csv")
     sp.set_defaults(func=cmd_match)
 

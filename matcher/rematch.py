@@ -66,6 +66,7 @@ class MatchOptions:
     fund_time: float = 5.0
     workers: int = 0
     scheduler: str | None = None
+    processes: int = 1
 
 
 @dataclass
@@ -97,6 +98,37 @@ def _components(n_left: int, n_right: int, edges: list[tuple[int, int]]) -> list
     g = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _, labels = connected_components(g, directed=False)
     return [int(x) for x in labels[:n_left]]
+
+
+_FORKED: dict[str, Any] = {}
+
+
+def _candidates_chunk(chunk: list[tuple[str, str, int]]) -> list[list[tuple[str, float]]]:
+    m = _FORKED["matcher"]
+    return [m.candidates(n, r, k) for n, r, k in chunk]
+
+
+def _all_candidates(m: Any, asks: list[tuple[str, str, int]], processes: int,
+                    prog: Callable[[list[Any], str], Iterator[Any]],
+                    ) -> list[list[tuple[str, float]]]:
+    """Candidates for every slot; with ``processes > 1``, in forked processes.
+
+    Forked children share the fitted engine copy-on-write, so nothing large is
+    pickled; the answer is the same as serially.
+    """
+    import multiprocessing as mp
+
+    if processes <= 1 or len(asks) < 200 or "fork" not in mp.get_all_start_methods():
+        return [m.candidates(n, r, k) for n, r, k in prog(asks, "candidates")]
+    size = max(50, len(asks) // (processes * 20))
+    chunks = [asks[i:i + size] for i in range(0, len(asks), size)]
+    _FORKED["matcher"] = m
+    try:
+        with mp.get_context("fork").Pool(processes) as pool:
+            parts = list(prog(list(pool.imap(_candidates_chunk, chunks)), "candidates"))
+    finally:
+        _FORKED.clear()
+    return [c for part in parts for c in part]
 
 
 def _solve_flow_batch(batch: list[FlowProblem], solver: str) -> list[FlowResult]:
@@ -222,16 +254,15 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
     t0 = time.perf_counter()
     open_slots = [(n, r, c - len(filled[(n, r)])) for n, r, c in slots
                   if c - len(filled[(n, r)]) > 0]
+    raw = _all_candidates(m, [(n, r, max(opts.candidates, 3 * c) + len(filled[(n, r)]))
+                              for n, r, c in open_slots], opts.processes, prog)
     cand: list[list[tuple[str, float]]] = []
-    prio: dict[str, tuple[int, str]] = {}
-    for nid, role, count in prog(open_slots, "candidates"):
+    for (nid, role, count), got in zip(open_slots, raw, strict=True):
         limit = max(opts.candidates, 3 * count)
-        got = [(a, s) for a, s in m.candidates(nid, role, limit + len(filled[(nid, role)]))
-               if (nid, a) not in forbidden and (nid, role, a) not in forbidden_role
-               and a not in filled[(nid, role)]]
-        cand.append(got[:limit])
-        if nid not in prio:
-            prio[nid] = _priority(m, nid, opts)
+        cand.append([(a, s) for a, s in got
+                     if (nid, a) not in forbidden and (nid, role, a) not in forbidden_role
+                     and a not in filled[(nid, role)]][:limit])
+    prio = {nid: _priority(m, nid, opts) for nid, _, _ in open_slots}
     timings["candidates"] = time.perf_counter() - t0
 
     # solve

@@ -116,3 +116,13 @@ def test_every_plan_passes_the_invariant_checker(ds: object) -> None:
     for solver in ("networkx", "ortools"):
         res = rematch(m, options=MatchOptions(solver=solver))
         assert validate_assignment(m, res.assignments) == []
+
+
+def test_forked_candidate_processes_give_identical_result(tmp_path: Path) -> None:
+    from matcher.generate import generate_dataset
+
+    generate_dataset(tmp_path / "g", needs=150, actors=300, seed=4)
+    m = Matcher().fit(tmp_path / "g")
+    serial = rematch(m)
+    forked = rematch(m, options=MatchOptions(processes=2))
+    assert forked.assignments == serial.assignments
