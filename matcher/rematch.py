@@ -318,12 +318,15 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
 ROLE_ORDER = {"organization": 0, "social_worker": 1, "volunteer": 2, "fund": 3}
 
 
-def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
-                   cand: list[list[tuple[str, float]]], idx: list[int],
-                   prio: dict[str, tuple[int, str]], prev: set[tuple[str, str, str]],
-                   cap_left: dict[str, int], opts: MatchOptions,
-                   score_of: dict[tuple[str, str, str], float],
-                   ) -> list[FlowProblem]:
+def _grouped(slots: list[tuple[str, str, int]], cand: list[list[tuple[str, float]]],
+             idx: list[int], prio: dict[str, tuple[int, str]],
+             prev: set[tuple[str, str, str]], opts: MatchOptions,
+             score_of: dict[tuple[str, str, str], float],
+             ) -> Iterator[tuple[list[int], list[str], list[tuple[int, int, int]]]]:
+    """Per connected component: member slots, local actors, arcs with their *value*.
+
+    value = score_scale · score + priority bonus + stability bonus (higher is better).
+    """
     actor_ix: dict[str, int] = {}
     edges = []
     for k, i in enumerate(idx):
@@ -334,8 +337,6 @@ def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
     for k, lab in enumerate(labels):
         if cand[idx[k]]:
             groups[lab].append(idx[k])
-    t = m.table_
-    problems = []
     for lab in sorted(groups, key=lambda g: groups[g][0]):
         members = groups[lab]
         actors: list[str] = []
@@ -343,19 +344,29 @@ def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
         arcs = []
         for s_local, i in enumerate(members):
             nid, role, _ = slots[i]
-            bonus = prio[nid][0]
             for aid, score in cand[i]:
                 j = local.setdefault(aid, len(local))
                 if j == len(actors):
                     actors.append(aid)
                 stay = opts.stability_bonus if (nid, role, aid) in prev else 0
-                arcs.append((s_local, j, -(round(opts.score_scale * score) + bonus + stay)))
+                arcs.append((s_local, j, round(opts.score_scale * score) + prio[nid][0] + stay))
                 score_of[(nid, role, aid)] = score
-        problems.append(FlowProblem(
-            slots=[slots[i] for i in members], arcs=arcs, actors=actors,
-            capacity=[max(0, cap_left[a]) for a in actors],
-            load=[int(t.load[t.position[a]]) for a in actors], load_step=opts.load_step))
-    return problems
+        yield members, actors, arcs
+
+
+def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
+                   cand: list[list[tuple[str, float]]], idx: list[int],
+                   prio: dict[str, tuple[int, str]], prev: set[tuple[str, str, str]],
+                   cap_left: dict[str, int], opts: MatchOptions,
+                   score_of: dict[tuple[str, str, str], float],
+                   ) -> list[FlowProblem]:
+    t = m.table_
+    return [FlowProblem(slots=[slots[i] for i in members],
+                        arcs=[(i, j, -value) for i, j, value in arcs], actors=actors,
+                        capacity=[max(0, cap_left[a]) for a in actors],
+                        load=[int(t.load[t.position[a]]) for a in actors],
+                        load_step=opts.load_step)
+            for members, actors, arcs in _grouped(slots, cand, idx, prio, prev, opts, score_of)]
 
 
 def _fund_problems(m: Any, slots: list[tuple[str, str, int]],
@@ -364,35 +375,11 @@ def _fund_problems(m: Any, slots: list[tuple[str, str, int]],
                    budget_left: dict[str, float], opts: MatchOptions,
                    score_of: dict[tuple[str, str, str], float],
                    ) -> list[FundProblem]:
-    fund_ix: dict[str, int] = {}
-    edges = []
-    for k, i in enumerate(idx):
-        for aid, _ in cand[i]:
-            edges.append((k, fund_ix.setdefault(aid, len(fund_ix))))
-    labels = _components(len(idx), len(fund_ix), edges)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for k, lab in enumerate(labels):
-        if cand[idx[k]]:
-            groups[lab].append(idx[k])
     ds = m.dataset_
-    problems = []
-    for lab in sorted(groups, key=lambda g: groups[g][0]):
-        members = groups[lab]
-        funds: list[str] = []
-        local: dict[str, int] = {}
-        arcs = []
-        for n_local, i in enumerate(members):
-            nid, role, _ = slots[i]
-            for aid, score in cand[i]:
-                j = local.setdefault(aid, len(local))
-                if j == len(funds):
-                    funds.append(aid)
-                stay = opts.stability_bonus if (nid, role, aid) in prev else 0
-                arcs.append((n_local, j, round(opts.score_scale * score) + prio[nid][0] + stay))
-                score_of[(nid, role, aid)] = score
-        problems.append(FundProblem(
-            needs=[slots[i][0] for i in members],
-            need_budget=[math.ceil(ds.needs[slots[i][0]].budget_yuan) for i in members],
-            funds=funds, fund_budget=[math.floor(max(0.0, budget_left[f])) for f in funds],
-            arcs=arcs))
-    return problems
+    return [FundProblem(needs=[slots[i][0] for i in members],
+                        need_budget=[math.ceil(ds.needs[slots[i][0]].budget_yuan)
+                                     for i in members],
+                        funds=funds,
+                        fund_budget=[math.floor(max(0.0, budget_left[f])) for f in funds],
+                        arcs=arcs)
+            for members, funds, arcs in _grouped(slots, cand, idx, prio, prev, opts, score_of)]
