@@ -86,7 +86,7 @@ def _normalise(scores: dict[str, float]) -> dict[str, float]:
 def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
                given_groups: tuple[str, ...] = (),
                classifier_proba: dict[str, float] | None = None,
-               classifier_weight: float = 0.4) -> Inference:
+               classifier_weight: float = 0.4, fuzzy: bool = False) -> Inference:
     """Infer a need's category and groups from its normalised text.
 
     Given values win with confidence 1. Otherwise the lexicon's evidence (and
@@ -103,7 +103,7 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
     >>> infer_need("楼上天天吵", default_lexicon()).category
     'mediation'
     """
-    lex_scores = category_distribution(lex.concepts(text_norm), lex)
+    lex_scores = category_distribution(lex.concepts(text_norm, fuzzy=fuzzy), lex)
     evidence = sum(lex_scores.values())
     if lex_scores:
         for group in lex.groups(text_norm):

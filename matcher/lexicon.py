@@ -58,12 +58,28 @@ class Lexicon:
     def _group_re(self) -> re.Pattern[str]:
         return _compiled(self, "group", list(self.group_surfaces))
 
-    def concepts(self, text: str) -> dict[str, list[str]]:
-        """Concepts found in ``text`` (normalised), with the surfaces that named them."""
+    def concepts(self, text: str, *, fuzzy: bool = False) -> dict[str, list[str]]:
+        """Concepts found in ``text`` (normalised), with the surfaces that named them.
+
+        With ``fuzzy=True`` homophone typos are found too: a stretch of the text
+        that sounds exactly like a surface (same toneless pinyin) and differs
+        from it in at most one character, e.g. 送反 for 送饭, 陪珍 for 陪诊.
+
+        Examples
+        --------
+        >>> lex = default_lexicon()
+        >>> lex.concepts("明天复珍", fuzzy=True)
+        {'陪诊': ['复珍']}
+        """
         found: dict[str, list[str]] = {}
+        covered: set[int] = set()
         for m in self._concept_re.finditer(text):
             surface = m.group(0)
             found.setdefault(self.surface_concept[surface], []).append(surface)
+            covered.update(range(m.start(), m.end()))
+        if fuzzy:
+            for concept, written in _homophones(self, text, covered):
+                found.setdefault(concept, []).append(written)
         return found
 
     def groups(self, text: str) -> dict[str, list[str]]:
@@ -79,6 +95,54 @@ class Lexicon:
 
 
 _compiled_cache: dict[tuple[int, str], re.Pattern[str]] = {}
+_pinyin_cache: dict[int, dict[tuple[str, ...], tuple[str, str] | None]] = {}
+_CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def _pinyin(chars: str) -> list[str]:
+    from pypinyin import lazy_pinyin
+
+    # one syllable per character, so positions line up with the text
+    return lazy_pinyin(list(chars))
+
+
+def _pinyin_index(lex: Lexicon) -> dict[tuple[str, ...], tuple[str, str] | None]:
+    idx = _pinyin_cache.get(id(lex))
+    if idx is None:
+        idx = {}
+        for surface, concept in lex.surface_concept.items():
+            if 2 <= len(surface) <= 5 and _CJK.match(surface):
+                key = tuple(_pinyin(surface))
+                if key in idx and (idx[key] is None or idx[key][1] != concept):  # type: ignore[index]
+                    idx[key] = None  # two concepts sound alike: not usable
+                else:
+                    idx.setdefault(key, (surface, concept))
+        _pinyin_cache[id(lex)] = idx
+    return idx
+
+
+def _homophones(lex: Lexicon, text: str, covered: set[int]) -> list[tuple[str, str]]:
+    """``(concept, written form)`` of surfaces written with one homophone typo.
+
+    Windows overlapping an exact match (``covered``) or a longer fuzzy match
+    are skipped.
+    """
+    idx = _pinyin_index(lex)
+    py = _pinyin(text)
+    out = []
+    for n in (5, 4, 3, 2):
+        for i in range(len(text) - n + 1):
+            if covered.intersection(range(i, i + n)):
+                continue
+            hit = idx.get(tuple(py[i:i + n]))
+            if hit is None:
+                continue
+            surface, concept = hit
+            window = text[i:i + n]
+            if sum(a == b for a, b in zip(window, surface, strict=True)) == n - 1:
+                out.append((concept, window))
+                covered.update(range(i, i + n))
+    return out
 
 
 def _compiled(lex: Lexicon, which: str, surfaces: list[str]) -> re.Pattern[str]:

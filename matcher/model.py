@@ -63,6 +63,9 @@ class Matcher(BaseEstimator):
     use_classifier : bool, default True
         Train a category classifier on the dataset's labelled needs (when
         there are enough) and blend it with the lexicon.
+    fuzzy : bool, default True
+        Also recognise service words in needs written with one homophone typo
+        (送反 → 送饭), by their pinyin.
     random_state : int, default 0
 
     Attributes
@@ -82,10 +85,11 @@ class Matcher(BaseEstimator):
     """
 
     def __init__(self, params: str | dict[str, Any] | None = None, word_weight: float = 0.75,
-                 use_classifier: bool = True, random_state: int = 0) -> None:
+                 use_classifier: bool = True, fuzzy: bool = True, random_state: int = 0) -> None:
         self.params = params
         self.word_weight = word_weight
         self.use_classifier = use_classifier
+        self.fuzzy = fuzzy
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -126,7 +130,7 @@ class Matcher(BaseEstimator):
         a_norm = [normalize_text(a.text) for a in actors]
         n_norm = [normalize_text(n.text) for n in needs]
         a_tok = self.tokenizer_.tokenize_many(a.text for a in actors)
-        n_tok = self.tokenizer_.tokenize_many(n.text for n in needs)
+        n_tok = self.tokenizer_.tokenize_many((n.text for n in needs), fuzzy=self.fuzzy)
         if embedder is None:
             embedder = TextEmbedder(word_weight=self.word_weight,
                                     min_df=2 if len(a_norm) + len(n_norm) > 5000 else 1)
@@ -174,7 +178,8 @@ class Matcher(BaseEstimator):
         return infer_need(norm, default_lexicon(), given_category=need.category,
                           given_groups=need.target_groups,
                           classifier_proba=self._classifier_proba(x),
-                          classifier_weight=self.scoring_.classifier_weight)
+                          classifier_weight=self.scoring_.classifier_weight,
+                          fuzzy=self.fuzzy)
 
     def _build_table(self, actors: list[Any], a_norm: list[str], a_tok: list[list[str]]) -> None:
         lex = default_lexicon()
@@ -228,7 +233,7 @@ class Matcher(BaseEstimator):
             raise ParameterError(f"社区 {need.community_id} 不在数据集中",
                                  f"community {need.community_id!r} is not in the dataset")
         norm = normalize_text(need.text)
-        tokens = self.tokenizer_.tokenize(need.text)
+        tokens = self.tokenizer_.tokenize(need.text, fuzzy=self.fuzzy)
         x = self.embedder_.transform([tokens], [norm])
         return need, self._infer(need, norm, x), x, tokens
 

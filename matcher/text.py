@@ -100,21 +100,21 @@ class ChineseTokenizer:
         return [w for w in self._tokenizer().cut(text, HMM=self.hmm)
                 if w.strip() and w not in stop]
 
-    def tokenize(self, text: str) -> list[str]:
-        """Words plus concept tokens of a raw text."""
+    def tokenize(self, text: str, *, fuzzy: bool = False) -> list[str]:
+        """Words plus concept tokens of a raw text (``fuzzy``: homophone typos too)."""
         norm = normalize_text(text)
         tokens = self.words(norm)
         if self.concepts:
-            tokens.extend(CONCEPT_PREFIX + c for c in self.lexicon.concepts(norm))
+            tokens.extend(CONCEPT_PREFIX + c for c in self.lexicon.concepts(norm, fuzzy=fuzzy))
         return tokens
 
-    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
+    def tokenize_many(self, texts: Iterable[str], *, fuzzy: bool = False) -> list[list[str]]:
         """``tokenize`` over many texts, each distinct text segmented once."""
         cache: dict[str, list[str]] = {}
         out = []
         for t in texts:
             toks = cache.get(t)
             if toks is None:
-                toks = cache[t] = self.tokenize(t)
+                toks = cache[t] = self.tokenize(t, fuzzy=fuzzy)
             out.append(toks)
         return out

@@ -12,6 +12,7 @@ from matcher.constraints import ActorContext, NeedContext, violations
 def test_estimator_contract() -> None:
     m = Matcher(word_weight=0.6, random_state=3)
     assert m.get_params() == {"params": None, "word_weight": 0.6, "use_classifier": True,
+                              "fuzzy": True,
                               "random_state": 3}
     c = clone(m)
     assert c.get_params() == m.get_params() and not hasattr(c, "table_")

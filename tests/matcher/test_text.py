@@ -49,3 +49,11 @@ def test_tokenizer_is_picklable_and_lazy() -> None:
 def test_tokenizer_keeps_domain_words_whole() -> None:
     toks = ChineseTokenizer().words(normalize_text("四点半课堂适老化改造"))
     assert "四点半课堂" in toks and "适老化改造" in toks
+
+
+def test_homophone_typos_found_only_when_fuzzy() -> None:
+    lex = default_lexicon()
+    assert "陪诊" not in lex.concepts("明天复珍")
+    assert lex.concepts("明天复珍", fuzzy=True) == {"陪诊": ["复珍"]}
+    # two differing characters are not a typo of the surface
+    assert "陪诊" not in lex.concepts("明天付真", fuzzy=True)
