@@ -8,7 +8,7 @@ that knows the whole pipeline.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,6 +39,21 @@ log = logging.getLogger(__name__)
 
 # Concepts that say what kind of actor something is, not what service a need wants.
 GENERIC_CONCEPTS = frozenset({"志愿服务", "社会工作", "慈善资金", "工作用语"})
+
+
+class _Scope(NamedTuple):
+    """What a (community, role) pair needs, whatever the need: cached per pair."""
+
+    keys: list[tuple[int, str, str]]
+    rows: np.ndarray
+    proximity: np.ndarray
+    quality: np.ndarray
+    capacity: np.ndarray
+    served_any: np.ndarray
+    open_group: np.ndarray
+
+
+_SCOPE_CACHE_SIZE = 64
 
 
 class Suggestion(NamedTuple):
@@ -148,6 +163,8 @@ class Matcher(BaseEstimator):
                            for i, n in enumerate(needs)}
         self._build_table(actors, a_norm, a_tok)
         self.rejected_ = {(f.need_id, f.actor_id) for f in ds.feedback if f.outcome == "rejected"}
+        self._scopes: OrderedDict[tuple[str, str], _Scope] = OrderedDict()
+        self._last_need: tuple[str, Any] | None = None
         log.info("fitted on %d needs, %d actors", len(needs), len(actors))
         return self
 
@@ -271,22 +288,54 @@ class Matcher(BaseEstimator):
                 role: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Feasible table rows for a role, their scores (rounded) and components."""
         t = self.table_
-        path = community_path(self.dataset_.communities[need.community_id])
-        keys = [key for key in need_range_keys(role, path) if key in t.ranges]
-        if not keys:
+        sc = self._scope(need.community_id, role)
+        if not sc.keys:
             return np.zeros(0, dtype=np.int64), np.zeros(0), {}
-        rows = np.concatenate([np.arange(*t.ranges[key]) for key in keys])
-        cos = np.concatenate([self.actor_blocks_[key] @ qd for key in keys])
-        ok = self._feasible(need, inf, rows, role)
-        rows, cos = rows[ok], cos[ok]
+        cos = np.concatenate([self.actor_blocks_[key] @ qd for key in sc.keys])
+        ok = self._feasible(need, inf, sc.rows, role)
+        rows, cos = sc.rows[ok], cos[ok]
         if len(rows) == 0:
             return rows, np.zeros(0), {}
-        comps = self._components(need, inf, cos, tokens, rows, path, role)
+        comps = self._components(need, inf, cos, tokens, rows, role, sc, ok)
         scores = combine(comps, self.scoring_, need.urgency)
         if self.rejected_:
             penal = np.array([(need.need_id, t.ids[r]) in self.rejected_ for r in rows])
             scores = np.where(penal, scores * self.scoring_.rejected_penalty, scores)
         return rows, np.round(scores, 4), comps
+
+    def _scope(self, community_id: str, role: str) -> _Scope:
+        """In-scope rows and need-independent components for a community and role."""
+        key = (community_id, role)
+        sc = self._scopes.get(key)
+        if sc is not None:
+            self._scopes.move_to_end(key)
+            return sc
+        t, p = self.table_, self.scoring_
+        path = community_path(self.dataset_.communities[community_id])
+        keys = [k for k in need_range_keys(role, path) if k in t.ranges]
+        rows = (np.concatenate([np.arange(*t.ranges[k]) for k in keys]) if keys
+                else np.zeros(0, dtype=np.int64))
+        codes = [self.area_codes_.get("/".join(path[:d]), -2) for d in range(1, 5)]
+        hc = t.home_codes[rows]
+        level = np.full(len(rows), 4)
+        for lvl, depth in ((3, 0), (2, 1), (1, 2), (0, 3)):
+            level = np.where(hc[:, depth] == codes[depth], lvl, level)
+        c = self.dataset_.communities[community_id]
+        km = self._km(c.lat, c.lon, rows)
+        cap = np.maximum(t.capacity[rows], 1)
+        sg = t.served_groups[rows]
+        sc = _Scope(
+            keys=keys, rows=rows,
+            proximity=proximity_score(level, km, p.distance_scale_km),
+            quality=t.quality[rows].astype(np.float64),
+            capacity=((cap - t.load[rows]) / cap).astype(np.float64),
+            served_any=t.served_categories[rows].any(axis=1),
+            open_group=~sg.any(axis=1) | sg[:, TARGET_GROUPS.index("全体居民")],
+        )
+        self._scopes[key] = sc
+        if len(self._scopes) > _SCOPE_CACHE_SIZE:
+            self._scopes.popitem(last=False)
+        return sc
 
     def _feasible(self, need: Need, inf: Inference, rows: np.ndarray, role: str,
                   *, capacity: bool = True) -> np.ndarray:
@@ -326,9 +375,14 @@ class Matcher(BaseEstimator):
 
         This is what the batch assignment builds its graph from.
         """
-        rec, inf, x, tokens = self.need_context(need)
-        qd = np.zeros(self.n_features_, dtype=np.float32)
-        qd[x.indices] = x.data
+        if isinstance(need, str) and self._last_need and self._last_need[0] == need:
+            rec, inf, qd, tokens = self._last_need[1]
+        else:
+            rec, inf, x, tokens = self.need_context(need)
+            qd = np.zeros(self.n_features_, dtype=np.float32)
+            qd[x.indices] = x.data
+            if isinstance(need, str):
+                self._last_need = (need, (rec, inf, qd, tokens))
         rows, scores, _ = self._scored(rec, inf, qd, tokens, role)
         ids = self.table_.ids
         return [(ids[rows[i]], float(scores[i])) for i in self._top(rows, scores, ids, limit)]
@@ -362,37 +416,34 @@ class Matcher(BaseEstimator):
         return "all_at_capacity"
 
     def _components(self, need: Need, inf: Inference, cos: np.ndarray, tokens: list[str],
-                    rows: np.ndarray, path: tuple[str, ...], role: str) -> dict[str, np.ndarray]:
+                    rows: np.ndarray, role: str, sc: _Scope,
+                    ok: np.ndarray) -> dict[str, np.ndarray]:
         t, p = self.table_, self.scoring_
         groups = np.array([g in inf.groups for g in TARGET_GROUPS])
         need_con = [self.concepts_.index(c[len(CONCEPT_PREFIX):]) for c in tokens
                     if c.startswith(CONCEPT_PREFIX)
                     and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]
-        concept = (t.concepts[rows][:, need_con].mean(axis=1) if need_con
+        concept = (t.concepts[np.ix_(rows, np.asarray(need_con))].mean(axis=1) if need_con
                    else np.zeros(len(rows)))
         dist = np.array([inf.category_scores.get(c, 0.0) for c in self.categories_])
-        served = t.served_categories[rows]
-        category = np.where(served.any(axis=1), served @ dist, p.unknown_category_fit)
-        sg = t.served_groups[rows]
-        open_ = ~sg.any(axis=1) | sg[:, TARGET_GROUPS.index("全体居民")]
+        category = np.where(sc.served_any[ok], t.served_categories[rows] @ dist,
+                            p.unknown_category_fit)
         if groups.any():
-            group = np.where((sg & groups).any(axis=1), 1.0, np.where(open_, p.open_group_fit, 0.0))
+            group = np.where((t.served_groups[rows] & groups).any(axis=1), 1.0,
+                             np.where(sc.open_group[ok], p.open_group_fit, 0.0))
         else:
             group = np.full(len(rows), p.open_group_fit)
-        codes = [self.area_codes_.get("/".join(path[:d]), -2) for d in range(1, 5)]
-        hc = t.home_codes[rows]
-        level = np.full(len(rows), 4)
-        for lvl, depth in ((3, 0), (2, 1), (1, 2), (0, 3)):
-            level = np.where(hc[:, depth] == codes[depth], lvl, level)
-        km = self.distance_km(need, rows)
-        proximity = proximity_score(level, km, p.distance_scale_km)
+        proximity = sc.proximity[ok]
+        if need.lat is not None and need.lon is not None:  # the need's own location wins
+            km = self._km(need.lat, need.lon, rows)
+            proximity = np.where(np.isnan(km), proximity,
+                                 np.exp(-np.nan_to_num(km) / p.distance_scale_km))
         if role == "fund":
             b = t.budget[rows]
             capacity = np.where(b > 0, np.clip(1 - need.budget_yuan / np.maximum(b, 1e-9), 0, 1),
                                 1.0)
         else:
-            cap = np.maximum(t.capacity[rows], 1)
-            capacity = (cap - t.load[rows]) / cap
+            capacity = sc.capacity[ok]
         return {
             "text": np.sqrt(np.clip(cos, 0, 1)),
             "concept": concept,
@@ -400,7 +451,7 @@ class Matcher(BaseEstimator):
             "group": group,
             "proximity": proximity,
             "capacity": capacity.astype(np.float64),
-            "quality": t.quality[rows].astype(np.float64),
+            "quality": sc.quality[ok],
         }
 
     def distance_km(self, need: Need, rows: Any) -> np.ndarray:
@@ -408,6 +459,9 @@ class Matcher(BaseEstimator):
         c = self.dataset_.communities[need.community_id]
         lat = need.lat if need.lat is not None else c.lat
         lon = need.lon if need.lon is not None else c.lon
+        return self._km(lat, lon, rows)
+
+    def _km(self, lat: float | None, lon: float | None, rows: Any) -> np.ndarray:
         ll = self.table_.latlon[rows]
         if lat is None or lon is None:
             return np.full(len(rows), np.nan)

@@ -118,17 +118,26 @@ def _all_candidates(m: Any, asks: list[tuple[str, str, int]], processes: int,
     """
     import multiprocessing as mp
 
+    # Asks of one community share their in-scope rows (cached in the engine): group them.
+    needs = m.dataset_.needs
+    order = sorted(range(len(asks)), key=lambda i: (needs[asks[i][0]].community_id, i))
+    ordered = [asks[i] for i in order]
     if processes <= 1 or len(asks) < 200 or "fork" not in mp.get_all_start_methods():
-        return [m.candidates(n, r, k) for n, r, k in prog(asks, "candidates")]
-    size = max(50, len(asks) // (processes * 20))
-    chunks = [asks[i:i + size] for i in range(0, len(asks), size)]
-    _FORKED["matcher"] = m
-    try:
-        with mp.get_context("fork").Pool(processes) as pool:
-            parts = list(prog(list(pool.imap(_candidates_chunk, chunks)), "candidates"))
-    finally:
-        _FORKED.clear()
-    return [c for part in parts for c in part]
+        found = [m.candidates(n, r, k) for n, r, k in prog(ordered, "candidates")]
+    else:
+        size = max(50, len(asks) // (processes * 20))
+        chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+        _FORKED["matcher"] = m
+        try:
+            with mp.get_context("fork").Pool(processes) as pool:
+                parts = list(prog(list(pool.imap(_candidates_chunk, chunks)), "candidates"))
+        finally:
+            _FORKED.clear()
+        found = [c for part in parts for c in part]
+    out: list[list[tuple[str, float]]] = [[] for _ in asks]
+    for i, c in zip(order, found, strict=True):
+        out[i] = c
+    return out
 
 
 def _solve_flow_batch(batch: list[FlowProblem], solver: str) -> list[FlowResult]:
