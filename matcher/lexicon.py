@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 __all__ = ["Lexicon", "default_lexicon"]
@@ -99,11 +100,16 @@ _pinyin_cache: dict[int, dict[tuple[str, ...], tuple[str, str] | None]] = {}
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
-def _pinyin(chars: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _char_pinyin(ch: str) -> str:
     from pypinyin import lazy_pinyin
 
+    return lazy_pinyin(ch)[0] if ch.strip() else ch
+
+
+def _pinyin(chars: str) -> list[str]:
     # one syllable per character, so positions line up with the text
-    return lazy_pinyin(list(chars))
+    return [_char_pinyin(ch) for ch in chars]
 
 
 def _pinyin_index(lex: Lexicon) -> dict[tuple[str, ...], tuple[str, str] | None]:
