@@ -66,3 +66,36 @@ def test_match_reports_infeasible_pin(capsys: pytest.CaptureFixture[str], sample
     assert code == 0 and "infeasible pin" in err and "out_of_scope" in err
     s = json.loads((tmp_path / "o" / "summary.json").read_text("utf-8"))
     assert s["infeasible_pins"][0]["actor_id"] == "V005"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "flag", "expect"),
+    [
+        ("pins.csv", "need_id,role,actor_id\nN0001,mayor,V001\n", "--pins", "invalid role"),
+        ("pins.csv", "need_id,role,actor_id\nN0001,fund,V001\n", "--pins", "is not a fund"),
+        ("pins.csv", "need,actor\nN0001,V001\n", "--pins", "header lacks"),
+        ("forbid.csv", "need_id,actor_id\nN9999,V001\n", "--forbid", "N9999"),
+        ("prev.csv", "need_id,role,actor_id,score\nN0001,volunteer,V001,high\n", "--previous",
+         "score must be a number"),
+        ("prev.csv", "need_id,role,actor_id\nN0001,boss,V001\n", "--previous", "invalid role"),
+    ],
+)
+def test_match_run_file_errors(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                               tmp_path: Path, name: str, content: str, flag: str,
+                               expect: str) -> None:
+    f = tmp_path / name
+    f.write_text(content, "utf-8")
+    code, _, err = run(capsys, "match", "--data", str(sample_path), "--out",
+                       str(tmp_path / "o"), flag, str(f))
+    assert code in (2, 3) and expect in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_match_forbid_file_is_respected(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                                        tmp_path: Path) -> None:
+    f = tmp_path / "forbid.csv"
+    f.write_text("need_id,actor_id,role\nN0001,O001,organization\nN0003,S004,\n", "utf-8")
+    code, _, _ = run(capsys, "match", "--data", str(sample_path), "--out", str(tmp_path / "o"),
+                     "--forbid", str(f))
+    rows = (tmp_path / "o" / "assignments.csv").read_text("utf-8")
+    assert code == 0 and "N0001,organization,O001" not in rows and "N0003,social_worker,S004" not in rows

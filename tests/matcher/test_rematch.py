@@ -126,3 +126,14 @@ def test_forked_candidate_processes_give_identical_result(tmp_path: Path) -> Non
     serial = rematch(m)
     forked = rematch(m, options=MatchOptions(processes=2))
     assert forked.assignments == serial.assignments
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address_gives_identical_result(fitted: Matcher) -> None:
+    from dask.distributed import LocalCluster
+
+    serial = rematch(fitted)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        remote = rematch(fitted, options=MatchOptions(scheduler=cluster.scheduler_address))
+    assert remote.assignments == serial.assignments
