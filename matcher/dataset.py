@@ -53,10 +53,9 @@ _ACTIVE_STATUSES = ("assigned", "in_progress")
 
 @dataclass
 class LoadReport:
-    """What loading found: the rows skipped (with ``skip_bad_rows``) and warnings."""
+    """What loading skipped (with ``skip_bad_rows``): one RowError per problem."""
 
     skipped: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
 
 
 class _Row:

@@ -292,9 +292,3 @@ def _write_actors(rng: random.Random, folder: Path, n: int, areas: list[dict[str
         tw.row([aid, ";".join(it["id"] for it in mine)])
     aw.close()
     tw.close()
-
-
-def iter_truth(folder: str | Path) -> Iterator[dict[str, str]]:
-    """Rows of a generated ``truth.csv``."""
-    with Path(folder, "truth.csv").open(encoding="utf-8", newline="") as fh:
-        yield from csv.DictReader(fh)

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from .constraints import REASONS_ZH, ActorContext, NeedContext, slot_mask, violations
+from .constraints import ActorContext, NeedContext, slot_mask, violations
 from .dataset import load_dataset
 from .embed import TextEmbedder
 from .errors import ParameterError, UnknownNeedError
@@ -491,8 +491,3 @@ class Matcher(BaseEstimator):
         fc = tuple(c for c, on in zip(self.categories_, t.fund_categories[r], strict=True) if on)
         fg = tuple(g for g, on in zip(TARGET_GROUPS, t.fund_groups[r], strict=True) if on)
         return ActorContext(a, self.actor_homes_[r], int(t.load[r]), fc, fg)
-
-    @staticmethod
-    def reason_zh(code: str) -> str:
-        """Chinese text of a constraint reason code."""
-        return REASONS_ZH.get(code, code)
