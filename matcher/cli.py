@@ -129,9 +129,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suggestion_items(m: Any, ids: list[str], k: int) -> Iterable[tuple[str, Any]]:
-    for nid in _progress(ids, "suggest"):
-        yield nid, m.suggest(nid, k=k)
+def _suggestion_items(m: Any, ids: list[str], k: int,
+                      processes: int = 1) -> Iterable[tuple[str, Any]]:
+    from .parallel import fork_map
+
+    found = fork_map(lambda nid: m.suggest(nid, k=k), ids, processes, progress=_progress,
+                     desc="suggest")
+    return zip(ids, found, strict=True)
 
 
 def _need_ids(args: argparse.Namespace, ds: Any) -> list[str]:
@@ -151,11 +155,11 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     m = _matcher(args, ds, args.model)
     ids = _need_ids(args, ds)
     if args.out:
-        n = write_suggestions_jsonl(args.out, _suggestion_items(m, ids, args.k))
+        n = write_suggestions_jsonl(args.out, _suggestion_items(m, ids, args.k, args.processes))
         print(f"已写入 {n} 条需求的建议 / wrote suggestions for {n} needs → {args.out}",
               file=sys.stderr)
     else:
-        for nid, sugg in _suggestion_items(m, ids, args.k):
+        for nid, sugg in _suggestion_items(m, ids, args.k, args.processes):
             print(suggestion_line(nid, sugg))
     return 0
 
@@ -302,6 +306,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--need", action="append", help="need id (repeatable); default: all open")
     sp.add_argument("--k", type=int, default=10)
     sp.add_argument("--out", help="output .jsonl (default: stdout)")
+    sp.add_argument("--processes", type=int, default=1,
+                    help="compute suggestions in N forked processes (same output)")
     sp.set_defaults(func=cmd_suggest)
 
     sp = sub.add_parser("evaluate", help="NDCG@5, P@1, violations against qrels")

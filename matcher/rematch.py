@@ -100,40 +100,17 @@ def _components(n_left: int, n_right: int, edges: list[tuple[int, int]]) -> list
     return [int(x) for x in labels[:n_left]]
 
 
-_FORKED: dict[str, Any] = {}
-
-
-def _candidates_chunk(chunk: list[tuple[str, str, int]]) -> list[list[tuple[str, float]]]:
-    m = _FORKED["matcher"]
-    return [m.candidates(n, r, k) for n, r, k in chunk]
-
-
 def _all_candidates(m: Any, asks: list[tuple[str, str, int]], processes: int,
                     prog: Callable[[list[Any], str], Iterator[Any]],
                     ) -> list[list[tuple[str, float]]]:
-    """Candidates for every slot; with ``processes > 1``, in forked processes.
+    """Candidates for every slot, asks of one community together (they share the
+    engine's cached scope), optionally in forked processes; same answer as serial."""
+    from .parallel import fork_map
 
-    Forked children share the fitted engine copy-on-write, so nothing large is
-    pickled; the answer is the same as serially.
-    """
-    import multiprocessing as mp
-
-    # Asks of one community share their in-scope rows (cached in the engine): group them.
     needs = m.dataset_.needs
     order = sorted(range(len(asks)), key=lambda i: (needs[asks[i][0]].community_id, i))
-    ordered = [asks[i] for i in order]
-    if processes <= 1 or len(asks) < 200 or "fork" not in mp.get_all_start_methods():
-        found = [m.candidates(n, r, k) for n, r, k in prog(ordered, "candidates")]
-    else:
-        size = max(50, len(asks) // (processes * 20))
-        chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
-        _FORKED["matcher"] = m
-        try:
-            with mp.get_context("fork").Pool(processes) as pool:
-                parts = list(prog(list(pool.imap(_candidates_chunk, chunks)), "candidates"))
-        finally:
-            _FORKED.clear()
-        found = [c for part in parts for c in part]
+    found = fork_map(lambda a: m.candidates(*a), [asks[i] for i in order], processes,
+                     progress=prog, desc="candidates")
     out: list[list[tuple[str, float]]] = [[] for _ in asks]
     for i, c in zip(order, found, strict=True):
         out[i] = c

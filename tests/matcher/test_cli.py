@@ -90,3 +90,14 @@ def test_bad_k_is_a_usage_error(sample_path: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["suggest", "--data", str(sample_path), "--k", "0"])
     assert info.value.code == 2
+
+
+def test_suggest_in_processes_is_byte_identical(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    data = tmp_path / "g"
+    run(capsys, "generate", "--out", str(data), "--needs", "300", "--actors", "500", "--seed", "3")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert run(capsys, "suggest", "--data", str(data), "--k", "3", "--out", str(a))[0] == 0
+    assert run(capsys, "suggest", "--data", str(data), "--k", "3", "--out", str(b),
+               "--processes", "2")[0] == 0
+    assert a.read_bytes() == b.read_bytes() and len(a.read_bytes()) > 1000
