@@ -57,3 +57,19 @@ def test_classifier_probabilities_are_blended() -> None:
 def test_actor_categories_multi_label() -> None:
     cats = infer_actor_categories(normalize_text("法律援助和邻里纠纷调解"), LEX)
     assert set(cats) == {"legal", "mediation"}
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "group"),
+    [
+        ("阿伯一个人住，冇人煮饭", "elderly_care", "老年人"),   # Cantonese
+        ("细路放学冇人接", "child_welfare", "儿童"),
+        ("两公婆成日嗌交", "mediation", None),
+        ("娃儿作业不会，屋头没人教", "child_welfare", "儿童"),  # Sichuan
+    ],
+)
+def test_dialect_phrasings(text: str, category: str, group: str | None) -> None:
+    inf = infer_need(normalize_text(text), LEX, fuzzy=True)
+    assert inf.category == category
+    if group:
+        assert group in inf.groups
