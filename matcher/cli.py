@@ -124,7 +124,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     ds = _load(args)
     m = _matcher(args, ds)
-    path = save_model(m, args.model)
+    metrics: dict[str, Any] = {}
+    if args.qrels:
+        from .evaluate import evaluate, read_qrels
+
+        res = evaluate(m, read_qrels(args.qrels), truth_folder=args.data)["wushe"]
+        metrics = {f"{role}/{name}": value for role, r in res.items()
+                   for name, value in r.items() if name in ("ndcg@5", "p@1", "violations")}
+        metrics["qrels"] = str(args.qrels)
+    path = save_model(m, args.model, metrics=metrics)
     print(f"模型已保存 / model saved: {path}")
     return 0
 
@@ -298,6 +306,7 @@ def _parser() -> argparse.ArgumentParser:
     data_args(sp)
     sp.add_argument("--model", required=True, help="output model folder, e.g. models/street")
     sp.add_argument("--params", help="scoring parameters JSON (weights)")
+    sp.add_argument("--qrels", help="evaluate on these judgements and record the metrics")
     sp.set_defaults(func=cmd_fit)
 
     sp = sub.add_parser("suggest", help="ranked, explained suggestions as JSONL")

@@ -57,7 +57,13 @@ def test_suggest_named_needs_and_unknown(capsys: pytest.CaptureFixture[str],
 def test_fit_then_suggest_with_model(capsys: pytest.CaptureFixture[str], sample_path: Path,
                                      tmp_path: Path) -> None:
     model = tmp_path / "models" / "street"
-    assert run(capsys, "fit", "--data", str(sample_path), "--model", str(model))[0] == 0
+    qrels = tmp_path / "qrels.csv"
+    qrels.write_text("need_id,actor_id,relevance\nN0001,O001,3\n", "utf-8")
+    assert run(capsys, "fit", "--data", str(sample_path), "--model", str(model),
+               "--qrels", str(qrels))[0] == 0
+    meta = json.loads((model / "model.json").read_text("utf-8"))
+    assert meta["metrics"]["organization/ndcg@5"] == 1.0
+    assert "organization/ndcg@5: 1.0" in (model / "MODEL_CARD.md").read_text("utf-8")
     code, with_model, _ = run(capsys, "suggest", "--data", str(sample_path), "--model",
                               str(model), "--need", "N0001")
     _, without, _ = run(capsys, "suggest", "--data", str(sample_path), "--need", "N0001")
