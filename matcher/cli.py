@@ -354,7 +354,25 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=5)
     sp.add_argument("--k", type=int, default=3)
     sp.set_defaults(func=cmd_demo)
+    _plugins(sub)
     return p
+
+
+def _plugins(sub: Any) -> None:
+    """Sub-commands other packages register (the service's serve, rematch, keys, import).
+
+    The engine never imports the service; the service adds its commands
+    through the ``wushe.commands`` entry-point group.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="wushe.commands"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # the service's dependencies are not installed
+            log.debug("command %s unavailable: %s", ep.name, exc)
+            continue
+        register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
+    # the service's migrations log every plugin they load; keep the nightly log readable
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
     if hasattr(args, "k") and args.k is not None and args.k < 1:
         parser.error("--k must be ≥ 1 / --k 必须大于等于 1")
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -471,6 +472,30 @@ class Matcher(BaseEstimator):
         return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
     # ------------------------------------------------------------ checking
+    def update_load(self, load: dict[str, int], budgets: dict[str, float] | None = None) -> None:
+        """Set actors' current load (and funds' remaining budget) without refitting.
+
+        A service records decisions all day; they change who has capacity
+        left, not what anyone offers, so the text model stays as it is.
+        Actors not named get load 0; funds not named keep their budget.
+        """
+        check_is_fitted(self, "table_")
+        t = self.table_
+        t.load[:] = 0
+        for aid, n in load.items():
+            r = t.position.get(aid)
+            if r is not None:
+                t.load[r] = n
+        actors = dict(self.dataset_.actors)
+        for aid, yuan in (budgets or {}).items():
+            r = t.position.get(aid)
+            if r is not None:
+                t.budget[r] = yuan
+                actors[aid] = replace(actors[aid], budget_yuan=yuan)
+        self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
+        self._scopes.clear()
+        self._last_need = None
+
     def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:
         """Hard-constraint reason codes for a pair, by the scalar reference rules."""
         rec, inf, _, _ = self.need_context(need)

@@ -106,3 +106,18 @@ def test_fit_on_texts_without_any_content_word(make_dataset) -> None:  # type: i
                "community_id": "C1"}]
     m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
     assert [s.actor_id for s in m.suggest("N1")["volunteer"]] == ["V1"]
+
+
+def test_update_load_fills_an_actor_and_drains_a_fund(sample_path: Path) -> None:
+    m = Matcher().fit(sample_path)
+    before = {s.actor_id for s in m.suggest("N0001", k=50)["volunteer"]}
+    fund = m.suggest("N0001", k=50)["fund"][0].actor_id
+    victim = sorted(before)[0]
+    cap = m.table_.capacity[m.table_.position[victim]]
+    m.update_load({victim: int(cap)}, {fund: 0.0})
+    after = m.suggest("N0001", k=50)
+    assert victim not in {s.actor_id for s in after["volunteer"]}
+    assert fund not in {s.actor_id for s in after["fund"]}
+    assert "at_capacity" in m.pair_violations("N0001", victim, "volunteer")
+    m.update_load({})
+    assert victim in {s.actor_id for s in m.suggest("N0001", k=50)["volunteer"]}

@@ -1,0 +1,65 @@
+"""The FastAPI application: ``create_app()`` and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from .config import Settings, get_settings
+from .db import is_empty, make_engine, migrate, sessions
+from .engine import EngineCache, package_version
+from .errors import install_error_handlers
+from .seed import bootstrap
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("wushe.service")
+_STATIC = Path(__file__).resolve().parent / "static"
+
+_DESCRIPTION = """五社联动需求与资源匹配服务（wushe）。
+
+所有接口（健康检查除外）需要在 `X-API-Key` 请求头中提供站点密钥。错误以
+`{"error": {"code", "message", "message_en"}}` 返回，`code` 稳定可依赖。
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database is migrated (and seeded when empty) at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        app.state.sessions = sessions(engine)
+        app.state.engine_cache = EngineCache()
+        app.state.settings = settings
+        first = is_empty(engine)
+        keys = bootstrap(app.state.sessions, settings, first_start=first)
+        for line in keys:
+            log.warning(line)
+        app.state.first_start_keys = keys
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="wushe 五社联动匹配服务", version=package_version(),
+                  description=_DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
+    install_error_handlers(app)
+    from .routes import actors, data, needs, reports, runs, system
+
+    for module in (system, needs, actors, data, runs, reports):
+        app.include_router(module.router, prefix="/api/v1")
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/static/index.html")
+
+    return app

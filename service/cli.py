@@ -1,0 +1,139 @@
+"""The service's sub-commands of ``wushe``: serve, rematch, keys, import.
+
+Registered through the ``wushe.commands`` entry point, so the engine's
+command line never imports the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+log = logging.getLogger("wushe.service")
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the lock; cron may simply retry later
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .config import Settings, get_settings
+
+    s = get_settings()
+    if getattr(args, "database", None):
+        s = Settings(**{**s.model_dump(), "database_url": args.database})
+    return s
+
+
+def _factory(args: argparse.Namespace) -> Any:
+    from .db import make_engine, migrate, sessions
+
+    engine = make_engine(_settings(args).database_url)
+    migrate(engine)
+    return sessions(engine)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    print(f"wushe 服务启动：http://{args.host}:{args.port}/ （数据库：{_safe(settings.database_url)}）",
+          file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                log_level=args.log_level.lower(), workers=1)
+    return 0
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_rematch(args: argparse.Namespace) -> int:
+    from matcher.rematch import MatchOptions
+    from matcher.report import render_summary
+    from matcher.taxonomy import default_taxonomy
+
+    from .runs import RunBusy, acquire, execute_run
+
+    settings = _settings(args)
+    factory = _factory(args)
+    try:
+        run_id = acquire(factory, "cli:rematch", settings.lock_stale_seconds)
+    except RunBusy as exc:
+        print(f"错误：{exc.zh}\nError: {exc.en}", file=sys.stderr)
+        return EXIT_BUSY
+    opts = MatchOptions(solver=args.solver, candidates=args.candidates, workers=args.workers,
+                        scheduler=args.scheduler)
+    summary = execute_run(factory, run_id, options=opts)
+    print(render_summary(summary, default_taxonomy()))
+    print(f"匹配任务 {run_id} 已写入数据库 / run {run_id} written", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from .audit import record
+    from .auth import create_key
+
+    factory = _factory(args)
+    with factory() as s, s.begin():
+        key = create_key(s, args.role, args.station, label=args.label)
+        record(s, "cli", "key.create", "key", key[:10], {"role": args.role,
+                                                        "station_id": args.station})
+    print(key)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .seed import import_folder
+
+    factory = _factory(args)
+    folder = Path(args.data)
+    if not folder.is_dir():
+        from matcher.errors import DatasetError
+
+        raise DatasetError(f"数据目录不存在：{folder}", f"dataset folder does not exist: {folder}")
+    with factory() as s, s.begin():
+        added = import_folder(s, folder)
+    print(f"已导入 / imported: {added}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the service's sub-commands to ``wushe``'s sub-parsers."""
+    def db_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--database", help="database URL (default: WUSHE_DATABASE_URL, "
+                                           "else embedded SQLite var/wushe.sqlite3)")
+
+    sp = sub.add_parser("serve", help="start the station service and web page")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    db_arg(sp)
+    sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("rematch", help="the nightly re-match against the service's database")
+    db_arg(sp)
+    sp.add_argument("--solver", default="auto", choices=["auto", "networkx", "ortools"])
+    sp.add_argument("--candidates", type=int, default=20)
+    sp.add_argument("--workers", type=int, default=0)
+    sp.add_argument("--scheduler")
+    sp.set_defaults(func=cmd_rematch)
+
+    sp = sub.add_parser("keys", help="manage API keys")
+    ksub = sp.add_subparsers(dest="keys_command", required=True)
+    kp = ksub.add_parser("create", help="create a key and print it alone on stdout")
+    kp.add_argument("--role", required=True, choices=["station", "admin", "researcher"])
+    kp.add_argument("--station", help="station id (the street, e.g. 翠苑街道) for role station")
+    kp.add_argument("--label", default="")
+    db_arg(kp)
+    kp.set_defaults(func=cmd_keys_create)
+
+    sp = sub.add_parser("import", help="import a dataset folder into the service's database")
+    sp.add_argument("--data", required=True)
+    db_arg(sp)
+    sp.set_defaults(func=cmd_import)

@@ -1,0 +1,42 @@
+"""Service settings, read once from ``WUSHE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+def _default_sample() -> str:
+    # The repository's sample dataset when running from a checkout; empty when
+    # installed as a wheel (then nothing is seeded).
+    p = Path(__file__).resolve().parent.parent / "data" / "sample"
+    return str(p) if p.is_dir() else ""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    Nothing else in the service reads ``os.environ``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WUSHE_", extra="ignore")
+
+    database_url: str = "sqlite:///var/wushe.sqlite3"
+    #: dataset folder imported into an empty database on first start ("" = none)
+    seed_data: str = _default_sample()
+    #: an admin API key created on first start when set (else none is printed)
+    bootstrap_admin_key: str = ""
+    max_upload_mb: float = 20.0
+    suggestions_k: int = 5
+    #: seconds after which a match-run lock whose holder stopped beating is stale
+    lock_stale_seconds: float = 300.0
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,322 @@
+"""Import the contract's CSV lists into the database, and export them back.
+
+An upload is validated as a whole dataset: files the caller did not send are
+taken from the database, so references (a need's community) are checked
+against what is already stored. Nothing is written unless every row is good
+(or the caller asks to skip bad rows, and is told how many were skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.csvio import read_table
+from matcher.dataset import LoadReport, load_dataset
+from matcher.errors import DataError, RowError
+from matcher.infer import infer_need
+from matcher.lexicon import default_lexicon
+from matcher.records import Actor, Need
+from matcher.text import normalize_text
+
+from .auth import Principal
+from .convert import join
+from .errors import ApiError, row_errors
+from .orm import ActorRow, Assignment, Community, Feedback, NeedRow, Station, utcnow
+from .privacy import mask_id, mask_name, mask_phone, mask_text
+
+__all__ = ["EXPORTS", "FILES", "ImportResult", "actor_values", "export_csv", "import_files",
+           "need_values"]
+
+FILES = ("communities.csv", "needs.csv", "actors.csv", "feedback.csv", "assignments.csv")
+
+COMMUNITY_COLUMNS = ("community_id", "name", "street", "district", "city", "kind", "lat", "lon",
+                     "population")
+NEED_COLUMNS = ("need_id", "community_id", "text", "category", "target_groups", "urgency",
+                "beneficiaries", "roles", "volunteers_needed", "budget_yuan", "time_slots",
+                "created_at", "status", "lat", "lon", "contact_name", "contact_phone",
+                "id_number")
+ACTOR_COLUMNS = ("actor_id", "kind", "name", "text", "community_id", "street", "district", "city",
+                 "scope", "capacity", "budget_yuan", "categories", "target_groups",
+                 "certification", "time_slots", "lat", "lon", "active", "contact_phone")
+ASSIGNMENT_COLUMNS = ("need_id", "role", "actor_id", "score", "run_id", "status", "reason")
+EXPORTS = {"communities": COMMUNITY_COLUMNS, "needs": NEED_COLUMNS, "actors": ACTOR_COLUMNS,
+           "assignments": ASSIGNMENT_COLUMNS}
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, on a dry run, would do)."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}" if v != int(v) or abs(v) < 1e15 else str(v)
+    return str(v)
+
+
+def _write(rows: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> str:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {c: getattr(obj, c, "") for c in columns}
+
+
+def export_csv(s: Session, what: str, p: Principal) -> str:
+    """One list as contract CSV (UTF-8), limited to what ``p`` may see, personal data masked.
+
+    Phone and ID numbers are always masked in exports; researchers get names
+    masked too.
+    """
+    if what not in EXPORTS:
+        raise ApiError(404, "unknown_export", f"没有名为 {what} 的清单", f"no list named {what!r}")
+    cols = EXPORTS[what]
+    rows: list[dict[str, Any]] = []
+    if what == "communities":
+        rows = [_row(c, cols) for c in s.scalars(select(Community).order_by(Community.community_id))
+                if p.sees(c.community_id)]
+    elif what == "needs":
+        for n in s.scalars(select(NeedRow).order_by(NeedRow.need_id)):
+            if not p.sees(n.community_id):
+                continue
+            r = _row(n, cols)
+            r["text"] = mask_text(n.text)
+            r["contact_phone"] = mask_phone(n.contact_phone)
+            r["id_number"] = mask_id(n.id_number) if n.id_number else ""
+            if p.masked:
+                r["contact_name"] = mask_name(n.contact_name)
+            rows.append(r)
+    elif what == "actors":
+        for actor in s.scalars(select(ActorRow).order_by(ActorRow.actor_id)):
+            r = _row(actor, cols)
+            r["contact_phone"] = mask_phone(actor.contact_phone)
+            r["text"] = mask_text(actor.text)
+            if p.masked and actor.kind == "volunteer":
+                r["name"] = mask_name(actor.name)
+            rows.append(r)
+    else:
+        q = (select(Assignment, NeedRow.community_id)
+             .join(NeedRow, NeedRow.need_id == Assignment.need_id)
+             .where(Assignment.status != "superseded")
+             .order_by(Assignment.need_id, Assignment.role, Assignment.actor_id, Assignment.id))
+        for asg, cid in s.execute(q):
+            if p.sees(cid):
+                r = _row(asg, cols)
+                r["run_id"] = asg.run_id or ""
+                r["score"] = round(asg.score, 4)
+                rows.append(r)
+    return _write(rows, cols)
+
+
+def _context_file(s: Session, name: str, folder: Path) -> None:
+    """Write the stored list as a contract file, so an upload is checked against it."""
+    admin = Principal(0, "admin", None, None)
+    what = name.removesuffix(".csv")
+    text = export_csv(s, what, admin)
+    if what == "needs":  # unmasked: these rows are only read back, never shown
+        text = _write((_row(n, NEED_COLUMNS) for n in s.scalars(select(NeedRow))), NEED_COLUMNS)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> list[RowError]:
+    """Rows a station may not write: other stations' communities, or communities at all."""
+    if p.communities is None:
+        return []
+    errs: list[RowError] = []
+    for name in ("communities.csv", "assignments.csv"):
+        if name in sent:
+            errs.append(RowError(name, 0, "", f"{name} 只能由管理员导入",
+                                 f"only an admin may import {name}"))
+    if "feedback.csv" in sent:
+        table, _ = read_table(folder / "feedback.csv", max_bytes=1 << 40)
+        for line, cells in table.rows if table else ():
+            need = s.get(NeedRow, cells.get("need_id", ""))
+            if need is not None and not p.sees(need.community_id):
+                errs.append(RowError("feedback.csv", line, "need_id", "该需求不属于本社工站",
+                                     "the need belongs to another station"))
+    station = s.get(Station, p.station_id) if p.station_id else None
+    street = station.station_id if station else ""
+    for name, id_col in (("needs.csv", "need_id"), ("actors.csv", "actor_id")):
+        if name not in sent:
+            continue
+        table, _ = read_table(folder / name, max_bytes=1 << 40)
+        if table is None:
+            continue
+        for line, cells in table.rows:
+            cid = cells.get("community_id", "")
+            if name == "actors.csv" and not cid:
+                if cells.get("street", "") != street:
+                    errs.append(RowError(name, line, "street", f"资源不在本站（{street}）辖区内",
+                                         f"actor outside this station's area ({street})"))
+                continue
+            if not p.sees(cid):
+                errs.append(RowError(name, line, "community_id", f"社区 {cid} 不属于本社工站",
+                                     f"community {cid!r} does not belong to this station"))
+                continue
+            old: NeedRow | ActorRow | None = (
+                s.get(NeedRow, cells.get(id_col, "")) if name == "needs.csv"
+                else s.get(ActorRow, cells.get(id_col, "")))
+            if old is not None and old.community_id and not p.sees(old.community_id):
+                errs.append(RowError(name, line, id_col, f"{cells.get(id_col)} 属于其他社工站",
+                                     f"{cells.get(id_col)!r} belongs to another station"))
+    return errs
+
+
+def _extras(folder: Path, name: str, id_col: str, cols: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Columns the engine ignores but the service keeps (contacts)."""
+    table, _ = read_table(folder / name, max_bytes=1 << 40)
+    if table is None:
+        return {}
+    return {cells.get(id_col, ""): {c: cells.get(c, "") for c in cols} for _, cells in table.rows}
+
+
+def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
+                 skip_bad_rows: bool = False, dry_run: bool = False,
+                 max_file_bytes: int = 20_000_000) -> ImportResult:
+    """Validate the uploaded contract files and upsert them, all or nothing.
+
+    Raises :class:`matcher.errors.DataError` with every bad row.
+    """
+    unknown = sorted(set(files) - set(FILES))
+    if unknown:
+        raise ApiError(422, "unknown_file", f"不认识的文件：{', '.join(unknown)}（可上传：{', '.join(FILES)}）",
+                       f"unknown file(s): {', '.join(unknown)} (expected: {', '.join(FILES)})")
+    if not files:
+        raise ApiError(422, "no_files", "没有上传任何文件", "no file uploaded")
+    with tempfile.TemporaryDirectory(prefix="wushe-import-") as tmp:
+        folder = Path(tmp)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        for name in ("communities.csv", "needs.csv", "actors.csv"):
+            if name not in files:
+                _context_file(s, name, folder)
+        scope_errs = _scope_errors(folder, set(files), p, s)
+        if scope_errs:
+            raise DataError(scope_errs)
+        report = LoadReport()
+        ds = load_dataset(folder, skip_bad_rows=skip_bad_rows, max_file_bytes=max_file_bytes,
+                          report=report)
+        need_extra = (_extras(folder, "needs.csv", "need_id",
+                              ("contact_name", "contact_phone", "id_number"))
+                      if "needs.csv" in files else {})
+        actor_extra = (_extras(folder, "actors.csv", "actor_id", ("contact_phone",))
+                       if "actors.csv" in files else {})
+        assign_rows = (read_table(folder / "assignments.csv", max_bytes=1 << 40)[0]
+                       if "assignments.csv" in files else None)
+    result = ImportResult(skipped=row_errors(DataError(report.skipped)), dry_run=dry_run)
+    if "communities.csv" in files:
+        _upsert_communities(s, ds.communities.values(), result)
+    if "needs.csv" in files:
+        _upsert_needs(s, [n for n in ds.needs.values() if n.need_id in need_extra], need_extra,
+                      result)
+    if "actors.csv" in files:
+        _upsert_actors(s, [a for a in ds.actors.values() if a.actor_id in actor_extra],
+                       actor_extra, result)
+    if "feedback.csv" in files:
+        for f in ds.feedback:
+            s.add(Feedback(need_id=f.need_id, actor_id=f.actor_id, outcome=f.outcome,
+                           satisfaction=f.satisfaction))
+        result.added["feedback"] = len(ds.feedback)
+    if assign_rows:
+        n = 0
+        for _, cells in assign_rows.rows:
+            need = ds.needs.get(cells.get("need_id", ""))
+            if need is None or cells.get("actor_id", "") not in ds.actors:
+                continue
+            status = {"assigned": "accepted", "in_progress": "in_service",
+                      "done": "completed"}.get(need.status, "suggested")
+            s.add(Assignment(need_id=need.need_id, role=cells["role"], actor_id=cells["actor_id"],
+                             score=float(cells.get("score") or 0.0), status=status,
+                             source="import", decided_by=p.who))
+            n += 1
+        result.added["assignments"] = n
+    s.flush()
+    if dry_run:
+        s.rollback()
+    return result
+
+
+def _upsert(s: Session, model: Any, key: str, values: dict[str, Any], what: str,
+            result: ImportResult) -> None:
+    old = s.get(model, values[key])
+    if old is None:
+        s.add(model(**values))
+        result.added[what] = result.added.get(what, 0) + 1
+    else:
+        for k, v in values.items():
+            setattr(old, k, v)
+        result.updated[what] = result.updated.get(what, 0) + 1
+
+
+def _upsert_communities(s: Session, items: Iterable[Any], result: ImportResult) -> None:
+    for c in items:
+        if s.get(Station, c.street) is None:
+            s.add(Station(station_id=c.street, name=f"{c.street}社工站"))
+            s.flush()
+        _upsert(s, Community, "community_id", dict(
+            community_id=c.community_id, name=c.name, street=c.street, district=c.district,
+            city=c.city, kind=c.kind, lat=c.lat, lon=c.lon, population=c.population,
+            station_id=c.street), "communities", result)
+
+
+def inferred(n: Need) -> dict[str, Any]:
+    """The engine's category and groups for a need, stored for lists and filters."""
+    inf = infer_need(normalize_text(n.text), default_lexicon(), given_category=n.category,
+                     given_groups=n.target_groups, fuzzy=True)
+    return dict(inferred_category=inf.category, inferred_confidence=inf.category_confidence,
+                inferred_groups=join(inf.groups))
+
+
+def need_values(n: Need) -> dict[str, Any]:
+    return dict(**inferred(n), need_id=n.need_id, community_id=n.community_id, text=n.text,
+                category=n.category, target_groups=join(n.target_groups), urgency=n.urgency,
+                beneficiaries=n.beneficiaries, roles=join(n.roles),
+                volunteers_needed=n.volunteers_needed, budget_yuan=n.budget_yuan,
+                time_slots=join(n.time_slots), created_at=n.created_at, status=n.status,
+                lat=n.lat, lon=n.lon, updated_at=utcnow())
+
+
+def actor_values(a: Actor) -> dict[str, Any]:
+    return dict(actor_id=a.actor_id, kind=a.kind, name=a.name, text=a.text,
+                community_id=a.community_id, street=a.street, district=a.district, city=a.city,
+                scope=a.scope, capacity=a.capacity, budget_yuan=a.budget_yuan,
+                categories=join(a.categories), target_groups=join(a.target_groups),
+                certification=a.certification, time_slots=join(a.time_slots), lat=a.lat,
+                lon=a.lon, active=a.active, updated_at=utcnow())
+
+
+def _upsert_needs(s: Session, items: list[Need], extra: dict[str, dict[str, str]],
+                  result: ImportResult) -> None:
+    for n in items:
+        _upsert(s, NeedRow, "need_id", {**need_values(n), **extra.get(n.need_id, {})}, "needs",
+                result)
+
+
+def _upsert_actors(s: Session, items: list[Actor], extra: dict[str, dict[str, str]],
+                   result: ImportResult) -> None:
+    for a in items:
+        _upsert(s, ActorRow, "actor_id", {**actor_values(a), **extra.get(a.actor_id, {})},
+                "actors", result)
