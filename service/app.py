@@ -15,6 +15,7 @@ from .config import Settings, get_settings
 from .db import is_empty, make_engine, migrate, sessions
 from .engine import EngineCache, package_version
 from .errors import install_error_handlers
+from .schemas import error_responses
 from .seed import bootstrap
 
 __all__ = ["create_app"]
@@ -54,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     from .routes import actors, data, needs, reports, runs, system
 
+    errors = error_responses(400, 401, 403, 404, 409, 413, 422)
     for module in (system, needs, actors, data, runs, reports):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", responses=errors)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

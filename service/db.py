@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["bump_version", "data_version", "make_engine", "migrate", "session_scope"]
+__all__ = ["is_empty", "make_engine", "migrate", "session_scope", "sessions"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -86,21 +86,3 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         s.close()
-
-
-def data_version(s: Session) -> int:
-    """A counter bumped by every write that changes actors or their load."""
-    from .orm import Meta
-
-    row = s.scalar(select(Meta).where(Meta.key == "data_version"))
-    return int(row.value) if row is not None else 0
-
-
-def bump_version(s: Session) -> None:
-    from .orm import Meta
-
-    row = s.scalar(select(Meta).where(Meta.key == "data_version").with_for_update())
-    if row is None:
-        s.add(Meta(key="data_version", value="1"))
-    else:
-        row.value = str(int(row.value) + 1)

@@ -167,7 +167,8 @@ def execute_run(factory: sessionmaker[Session], run_id: str, *,
                 unassigned=json.dumps(res.unassigned, ensure_ascii=False)))
             s.execute(delete(RunLock).where(RunLock.name == _LOCK, RunLock.run_id == run_id))
             record(s, "system", "run.finish", "run", run_id,
-                   {"filled": summary.get("filled"), "dropped_at_write": dropped})
+                   {"needs_fully_served": summary.get("needs_fully_served"),
+                    "dropped_at_write": dropped})
         return summary
     except BaseException as exc:
         log.exception("match run %s failed", run_id)
@@ -196,7 +197,7 @@ def _write(s: Session, m: Matcher, run_id: str, rows: list[AssignmentRow],
             taken[aid] += 1
         else:
             refused.add((nid, role, aid))
-    need_status = dict(s.execute(select(NeedRow.need_id, NeedRow.status)).tuples().all())
+    need_status = dict(s.execute(select(NeedRow.need_id, NeedRow.status)).all())
     ds = m.dataset_
     # retire the previous run's undecided suggestions
     s.execute(update(Assignment).where(Assignment.status == "suggested")

@@ -7,15 +7,35 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "ActorIn", "ActorOut", "ActorPatch", "CloseIn", "DecisionIn", "DecisionOut", "FeedbackIn",
-    "Health", "ImportOut", "InferIn", "InferOut", "NeedIn", "NeedOut", "NeedPatch", "Page",
-    "RunOut", "SuggestionOut", "SuggestionsOut",
+    "ActorIn",
+    "ActorOut",
+    "ActorPatch",
+    "CloseIn",
+    "DecisionIn",
+    "DecisionOut",
+    "ErrorOut",
+    "FeedbackIn",
+    "Health",
+    "ImportOut",
+    "InferIn",
+    "InferOut",
+    "NeedIn",
+    "NeedOut",
+    "NeedPatch",
+    "Page",
+    "RunOut",
+    "SuggestionOut",
+    "SuggestionsOut",
+    "error_responses",
 ]
 
 Role = Literal["organization", "social_worker", "volunteer", "fund"]
 Slot = Literal["weekday_day", "weekday_evening", "weekend"]
 Group = Literal["老年人", "儿童", "青少年", "残疾人", "困难群众", "妇女", "新市民", "退役军人",
                 "全体居民"]
+#: at least one non-space character (values are stripped before checking)
+_SOME = r"\S"
+
 _ALL_ROLES: tuple[Role, ...] = ("organization", "social_worker", "volunteer", "fund")
 
 
@@ -25,8 +45,8 @@ class _In(BaseModel):
 
 class NeedIn(_In):
     need_id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[\w\-.]+$")
-    community_id: str = Field(min_length=1, max_length=100)
-    text: str = Field(min_length=1, max_length=2000)
+    community_id: str = Field(min_length=1, pattern=_SOME, max_length=100)
+    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
     category: str = Field("", max_length=50)
     target_groups: list[Group] = Field(default_factory=list, max_length=9)
     urgency: int = Field(2, ge=1, le=4)
@@ -42,7 +62,7 @@ class NeedIn(_In):
 
 
 class NeedPatch(_In):
-    text: str | None = Field(None, min_length=1, max_length=2000)
+    text: str | None = Field(None, min_length=1, pattern=_SOME, max_length=2000)
     category: str | None = Field(None, max_length=50)
     target_groups: list[Group] | None = Field(None, max_length=9)
     urgency: int | None = Field(None, ge=1, le=4)
@@ -61,7 +81,7 @@ class CloseIn(_In):
 
 
 class InferIn(_In):
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
 
 
 class InferOut(BaseModel):
@@ -125,7 +145,7 @@ class DecisionIn(_In):
     action: Literal["accept", "reject", "override", "start", "complete", "fail", "withdraw"]
     role: Role | None = None
     actor_id: str | None = Field(None, max_length=100)
-    assignment_id: int | None = Field(None, ge=1, le=2**62)
+    assignment_id: int | None = Field(None, ge=1, le=2_147_483_647)
     reason: str = Field("", max_length=500)
     satisfaction: int | None = Field(None, ge=1, le=5)
 
@@ -141,7 +161,7 @@ class DecisionOut(BaseModel):
 
 
 class FeedbackIn(_In):
-    actor_id: str = Field(min_length=1, max_length=100)
+    actor_id: str = Field(min_length=1, pattern=_SOME, max_length=100)
     outcome: Literal["completed", "failed"]
     satisfaction: int | None = Field(None, ge=1, le=5)
     comment: str = Field("", max_length=500)
@@ -150,8 +170,8 @@ class FeedbackIn(_In):
 class ActorIn(_In):
     actor_id: str = Field(min_length=1, max_length=100, pattern=r"^[\w\-.]+$")
     kind: Role
-    name: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=2000)
+    name: str = Field(min_length=1, pattern=_SOME, max_length=200)
+    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
     community_id: str = Field("", max_length=100)
     street: str = Field("", max_length=200)
     district: str = Field("", max_length=200)
@@ -167,8 +187,8 @@ class ActorIn(_In):
 
 
 class ActorPatch(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    text: str | None = Field(None, min_length=1, max_length=2000)
+    name: str | None = Field(None, min_length=1, pattern=_SOME, max_length=200)
+    text: str | None = Field(None, min_length=1, pattern=_SOME, max_length=2000)
     capacity: int | None = Field(None, ge=0, le=100000)
     budget_yuan: float | None = Field(None, ge=0, le=1e12)
     active: bool | None = None
@@ -213,6 +233,26 @@ class RunOut(BaseModel):
     is_current: bool
     summary: dict[str, Any] | None = None
     error: str = ""
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="稳定的错误代码 / stable error code")
+    message: str = Field(description="中文说明")
+    message_en: str = Field(description="English message")
+    rows: list[dict[str, Any]] | None = Field(
+        None, description="逐行错误（文件、行、列）/ row errors (file, line, column)")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route may return."""
+    text = {400: "请求错误", 401: "缺少或无效的密钥", 403: "无权执行", 404: "未找到（或不属于本站）",
+            409: "冲突（状态不允许、已有任务运行、违反硬性条件）", 413: "上传过大",
+            422: "请求或数据无效"}
+    return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
 
 
 class Health(BaseModel):

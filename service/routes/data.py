@@ -20,7 +20,7 @@ router = APIRouter(tags=["data"])
 @router.post("/imports", response_model=ImportOut,
              summary="导入清单（communities/needs/actors/feedback/assignments.csv，全部成功才写入）")
 def import_lists(s: SessionDep, p: WriterDep, cache: EngineDep, settings: SettingsDep,
-                 files: Annotated[list[UploadFile], File(description="合同格式的 CSV 文件")],
+                 files: Annotated[list[UploadFile], File(description="合同格式的 CSV 文件", min_length=1)],
                  dry_run: Annotated[bool, Query(description="只校验，不写入")] = False,
                  skip_bad_rows: bool = False) -> ImportOut:
     limit = int(settings.max_upload_mb * 1_000_000)

@@ -240,7 +240,7 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
                 k: Annotated[int | None, Query(ge=1, le=50)] = None) -> SuggestionsOut:
     n = need_for(s, p, need_id)
     rejected = set(s.execute(select(Assignment.role, Assignment.actor_id).where(
-        Assignment.need_id == need_id, Assignment.status == "rejected")).tuples().all())
+        Assignment.need_id == need_id, Assignment.status == "rejected")).all())
     rec = need_record(n)
     kk = k or settings.suggestions_k
     with cache.use(s) as m:

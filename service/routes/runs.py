@@ -67,7 +67,7 @@ def _visible(s: Any, p: Principal, rows: list[dict[str, Any]]) -> list[dict[str,
         return rows
     ids = {r["need_id"] for r in rows}
     comm = dict(s.execute(select(NeedRow.need_id, NeedRow.community_id)
-                          .where(NeedRow.need_id.in_(sorted(ids)))).tuples().all())
+                          .where(NeedRow.need_id.in_(sorted(ids)))).all())
     return [r for r in rows if p.sees(comm.get(r["need_id"], ""))]
 
 

@@ -1,0 +1,96 @@
+"""Suggestions with reasons, and the decision lifecycle."""
+
+from fastapi.testclient import TestClient
+
+from .conftest import Keys
+
+
+def _suggest(client: TestClient, keys: Keys, need: str = "N0001") -> dict:  # type: ignore[type-arg]
+    r = client.get(f"/api/v1/needs/{need}/suggestions", headers=keys.h("station"))
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_suggestions_per_role_with_reasons_breakdown_and_checks(client: TestClient,
+                                                                 keys: Keys) -> None:
+    body = _suggest(client, keys)
+    assert set(body["suggestions"]) == {"organization", "social_worker", "volunteer", "fund"}
+    assert body["category"] == "elderly_care" and "老年人" in body["groups"]
+    top = body["suggestions"]["organization"][0]
+    assert top["reasons"] and all(isinstance(x, str) for x in top["reasons"])
+    assert top["breakdown"] and top["checks"] and top["remaining"] >= 1
+    assert "F002" not in {s["actor_id"] for s in body["suggestions"]["fund"]}
+
+
+def test_accept_then_start_then_complete(client: TestClient, keys: Keys) -> None:
+    h = keys.h("station")
+    sw = _suggest(client, keys)["suggestions"]["social_worker"][0]["actor_id"]
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "accept", "role": "social_worker", "actor_id": sw})
+    assert r.status_code == 200, r.text
+    aid = r.json()["id"]
+    assert r.json()["status"] == "accepted"
+    for action, status in (("start", "in_service"), ("complete", "completed")):
+        r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                        json={"action": action, "assignment_id": aid, "satisfaction": 5})
+        assert r.status_code == 200 and r.json()["status"] == status
+    detail = client.get("/api/v1/needs/N0001", headers=h).json()
+    actions = [e["action"] for e in detail["history"]]
+    assert actions[-3:] == ["decision.accept", "decision.start", "decision.complete"]
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "start", "assignment_id": aid})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "bad_transition"
+
+
+def test_reject_needs_a_reason_and_hides_the_actor(client: TestClient, keys: Keys) -> None:
+    h = keys.h("station")
+    vol = _suggest(client, keys)["suggestions"]["volunteer"][0]["actor_id"]
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "reject", "role": "volunteer", "actor_id": vol})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "reason_required"
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "reject", "role": "volunteer", "actor_id": vol,
+                          "reason": "老人不愿陌生男性上门"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    again = _suggest(client, keys)["suggestions"]["volunteer"]
+    assert vol not in {s["actor_id"] for s in again}
+
+
+def test_override_with_an_infeasible_actor_is_refused(client: TestClient, keys: Keys) -> None:
+    h = keys.h("station")
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "override", "role": "fund", "actor_id": "F002"})
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "constraint_violated"
+    assert "资金不资助" in r.json()["error"]["message"]
+
+
+def test_accept_fills_capacity_for_everyone(client: TestClient, keys: Keys) -> None:
+    h = keys.h("station")
+    vol = _suggest(client, keys)["suggestions"]["volunteer"][0]["actor_id"]
+    actors = {a["actor_id"]: a for a in client.get("/api/v1/actors?kind=volunteer&limit=1000",
+                                                   headers=h).json()["items"]}
+    cap_left = actors[vol]["remaining"]
+    assert cap_left >= 1
+    r = client.post("/api/v1/needs/N0001/decisions", headers=h,
+                    json={"action": "accept", "role": "volunteer", "actor_id": vol})
+    assert r.status_code == 200
+    actors = {a["actor_id"]: a for a in client.get("/api/v1/actors?kind=volunteer&limit=1000",
+                                                   headers=h).json()["items"]}
+    assert actors[vol]["remaining"] == cap_left - 1
+    if cap_left == 1:  # full now: never suggested to another need
+        for nid in ("N0002", "N0003"):
+            got = client.get(f"/api/v1/needs/{nid}/suggestions?k=50", headers=keys.h("admin"))
+            vols = got.json()["suggestions"].get("volunteer", [])
+            assert vol not in {s["actor_id"] for s in vols}
+
+
+def test_feedback_records_satisfaction(client: TestClient, keys: Keys) -> None:
+    r = client.post("/api/v1/needs/N0001/feedback", headers=keys.h("station"),
+                    json={"actor_id": "O001", "outcome": "completed", "satisfaction": 4})
+    assert r.status_code == 201
+    rep = client.get("/api/v1/reports/linkage", headers=keys.h("station")).json()
+    assert rep["satisfaction"]["responses"] >= 1
+    bad = client.post("/api/v1/needs/N0001/feedback", headers=keys.h("station"),
+                      json={"actor_id": "O001", "outcome": "completed", "satisfaction": 7})
+    assert bad.status_code == 422

@@ -1,0 +1,83 @@
+"""Importing the contract's CSV lists over the API: GBK, all-or-nothing, dry runs."""
+
+from fastapi.testclient import TestClient
+
+from .conftest import Keys
+
+NEEDS_HEADER = "need_id,community_id,text,urgency,contact_phone\n"
+
+
+def _upload(client: TestClient, keys: Keys, who: str, name: str, body: bytes,
+            **params: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    r = client.post("/api/v1/imports", headers=keys.h(who), params=params,
+                    files={"files": (name, body, "text/csv")})
+    return r.status_code, r.json()
+
+
+def test_gbk_needs_file_is_imported_with_inference(client: TestClient, keys: Keys) -> None:
+    body = (NEEDS_HEADER + "X1,C001,我妈瘫痪在床，想找人帮忙洗澡,3,13700001111\n"
+            "X2,C002,孩子放学没人管,2,\n").encode("gbk")
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 200, res
+    assert res["added"] == {"needs": 2}
+    got = client.get("/api/v1/needs/X1", headers=keys.h("station")).json()
+    assert got["text"].startswith("我妈瘫痪") and got["inferred_category"]
+    assert got["contact_phone"] == "13700001111"
+
+
+def test_a_bad_row_imports_nothing_and_names_file_line_column(client: TestClient,
+                                                               keys: Keys) -> None:
+    body = (NEEDS_HEADER + "Y1,C001,想找人陪我去医院,2,\n"
+            "Y2,C001,家里水管坏了,9,\n").encode()
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 422
+    row = res["error"]["rows"][0]
+    assert (row["file"], row["line"], row["column"]) == ("needs.csv", 3, "urgency")
+    assert row["message"] and row["message_en"]
+    assert client.get("/api/v1/needs/Y1", headers=keys.h("station")).status_code == 404
+    code, res = _upload(client, keys, "station", "needs.csv", body, skip_bad_rows="true")
+    assert code == 200 and res["added"] == {"needs": 1} and len(res["skipped"]) == 1
+
+
+def test_dry_run_reports_without_saving(client: TestClient, keys: Keys) -> None:
+    body = (NEEDS_HEADER + "Z1,C001,想学用智能手机,1,\n").encode()
+    code, res = _upload(client, keys, "station", "needs.csv", body, dry_run="true")
+    assert code == 200 and res["dry_run"] and res["added"] == {"needs": 1}
+    assert client.get("/api/v1/needs/Z1", headers=keys.h("station")).status_code == 404
+
+
+def test_station_cannot_import_needs_of_another_station(client: TestClient, keys: Keys) -> None:
+    body = (NEEDS_HEADER + "Q1,C003,想找人陪我去医院,2,\n").encode()
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 422
+    assert res["error"]["rows"][0]["column"] == "community_id"
+
+
+def test_unknown_file_name_and_empty_file(client: TestClient, keys: Keys) -> None:
+    code, res = _upload(client, keys, "admin", "people.csv", b"a,b\n")
+    assert code == 422 and res["error"]["code"] == "unknown_file"
+    code, res = _upload(client, keys, "admin", "needs.csv", b"")
+    assert code == 422 and res["error"]["rows"][0]["file"] == "needs.csv"
+
+
+def test_export_round_trips_through_import(client: TestClient, keys: Keys) -> None:
+    h = keys.h("admin")
+    actors = client.get("/api/v1/exports/actors.csv", headers=h)
+    assert actors.status_code == 200 and actors.headers["content-type"].startswith("text/csv")
+    code, res = _upload(client, keys, "admin", "actors.csv", actors.content)
+    assert code == 200 and res["updated"]["actors"] == 36 and "actors" not in res["added"]
+    gbk = client.get("/api/v1/exports/communities.csv?encoding=gbk", headers=h)
+    assert "翠苑一区社区" in gbk.content.decode("gbk")
+    assert client.get("/api/v1/exports/people.csv", headers=h).status_code == 404
+
+
+def test_actor_create_and_update_are_scoped(client: TestClient, keys: Keys) -> None:
+    body = {"actor_id": "V900", "kind": "volunteer", "name": "李阿姨", "text": "每周末可以陪老人聊天、买菜",
+            "community_id": "C001"}
+    r = client.post("/api/v1/actors", headers=keys.h("station"), json=body)
+    assert r.status_code == 201 and r.json()["capacity"] == 1
+    r = client.post("/api/v1/actors", headers=keys.h("other_station"),
+                    json={**body, "actor_id": "V901"})
+    assert r.status_code == 403
+    r = client.patch("/api/v1/actors/V900", headers=keys.h("station"), json={"active": False})
+    assert r.status_code == 200 and r.json()["active"] is False

@@ -1,0 +1,179 @@
+"""Match runs against the database: background, lock, atomic write, decisions kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.orm import Assignment, MatchRun, RunLock
+from service.runs import RunBusy, acquire, execute_run
+
+from .conftest import Keys
+
+
+def _wait(client: TestClient, keys: Keys, run_id: str, timeout: float = 120) -> dict[str, Any]:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        r = client.get(f"/api/v1/runs/{run_id}", headers=keys.h("station")).json()
+        if r["status"] != "running":
+            return r  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def _suggested(app: FastAPI, run_id: str) -> list[tuple[str, str, str]]:
+    with app.state.sessions() as s:
+        return [tuple(r) for r in s.execute(  # type: ignore[misc]
+            select(Assignment.need_id, Assignment.role, Assignment.actor_id)
+            .where(Assignment.run_id == run_id))]
+
+
+def test_run_in_background_then_summary_and_unassigned(client: TestClient, app: FastAPI,
+                                                       keys: Keys) -> None:
+    r = client.post("/api/v1/runs", headers=keys.h("station"))
+    assert r.status_code == 202, r.text
+    run = _wait(client, keys, r.json()["run_id"])
+    assert run["status"] == "succeeded" and run["is_current"] and run["progress"] == 1.0
+    s = run["summary"]
+    assert s["slots"]["organization"]["filled"] > 0 and s["needs_fully_served"] > 0
+    assert set(s["timings"]) == {"load", "fit", "candidates", "solve", "write"}
+    assert s["actor_load"]["volunteer"]["gini"] >= 0 and s["diff"] is None
+    rows = _suggested(app, run["run_id"])
+    assert rows
+    un = client.get(f"/api/v1/runs/{run['run_id']}/unassigned", headers=keys.h("station")).json()
+    mine = {n["need_id"] for n in client.get("/api/v1/needs?limit=500",
+                                             headers=keys.h("station")).json()["items"]}
+    assert all(u["need_id"] in mine and u["reason"] for u in un)
+    # the second run keeps the plan stable and retires the first run's suggestions
+    r2 = _wait(client, keys, client.post("/api/v1/runs", headers=keys.h("admin")).json()["run_id"])
+    assert r2["summary"]["diff"]["changed"] == 0
+    cur = client.get("/api/v1/runs/current", headers=keys.h("admin")).json()
+    assert cur["run_id"] == r2["run_id"]
+    with app.state.sessions() as ses:
+        assert ses.scalar(select(func.count()).where(Assignment.run_id == run["run_id"],
+                                                     Assignment.status == "suggested")) == 0
+
+
+def test_only_one_run_at_a_time(client: TestClient, app: FastAPI, keys: Keys) -> None:
+    run_id = acquire(app.state.sessions, "test", stale_after=300)
+    r = client.post("/api/v1/runs", headers=keys.h("admin"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "run_in_progress"
+    with pytest.raises(RunBusy):
+        acquire(app.state.sessions, "test", stale_after=300)
+    # a holder that stopped beating is taken over, its run marked interrupted
+    again = acquire(app.state.sessions, "test", stale_after=0)
+    with app.state.sessions() as s:
+        assert s.get(MatchRun, run_id).status == "interrupted"  # type: ignore[union-attr]
+        assert s.get(RunLock, "match").run_id == again  # type: ignore[union-attr]
+
+
+def test_failure_while_writing_leaves_no_partial_run(client: TestClient, app: FastAPI,
+                                                     keys: Keys,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _wait(client, keys, client.post("/api/v1/runs", headers=keys.h("admin")).json()[
+        "run_id"])
+    before = sorted(_suggested(app, first["run_id"]))
+    import service.runs as runs
+
+    real_write = runs._write
+
+    def broken(s: Any, *a: Any, **k: Any) -> int:
+        real_write(s, *a, **k)
+        s.flush()  # rows are in the transaction …
+        raise OSError("disk full")  # … when the write fails
+
+    monkeypatch.setattr(runs, "_write", broken)
+    run_id = acquire(app.state.sessions, "test", stale_after=300)
+    with pytest.raises(OSError):
+        execute_run(app.state.sessions, run_id)
+    assert _suggested(app, run_id) == []
+    assert sorted(_suggested(app, first["run_id"])) == before
+    with app.state.sessions() as s:
+        assert s.get(MatchRun, run_id).status == "failed"  # type: ignore[union-attr]
+        assert s.get(MatchRun, first["run_id"]).is_current  # type: ignore[union-attr]
+        assert s.get(RunLock, "match") is None
+        assert s.scalar(select(func.count()).where(Assignment.status == "suggested",
+                                                   Assignment.run_id == first["run_id"])) == len(before)
+
+
+def test_decisions_taken_during_a_run_are_not_lost(client: TestClient, app: FastAPI,
+                                                   keys: Keys) -> None:
+    h = keys.h("station")
+    sug = client.get("/api/v1/needs/N0001/suggestions?k=5", headers=h).json()["suggestions"]
+    org = sug["organization"][-1]["actor_id"]  # not the top one: the plan would pick another
+    rej = sug["volunteer"][0]["actor_id"]
+    run_id = acquire(app.state.sessions, "test", stale_after=300)
+    results: dict[str, Any] = {}
+
+    def decide_meanwhile() -> None:
+        results["accept"] = client.post("/api/v1/needs/N0001/decisions", headers=h, json={
+            "action": "accept", "role": "organization", "actor_id": org})
+        results["reject"] = client.post("/api/v1/needs/N0001/decisions", headers=h, json={
+            "action": "reject", "role": "volunteer", "actor_id": rej, "reason": "家属不同意"})
+
+    execute_run(app.state.sessions, run_id, after_solve=decide_meanwhile)
+    assert results["accept"].status_code == 200 and results["reject"].status_code == 200
+    detail = client.get("/api/v1/needs/N0001", headers=h).json()
+    by = {(a["role"], a["actor_id"]): a["status"] for a in detail["assignments"]}
+    assert by[("organization", org)] == "accepted"
+    assert by[("volunteer", rej)] == "rejected"
+    new = [(role, a) for n, role, a in _suggested(app, run_id) if n == "N0001"]
+    assert not any(role == "organization" for role, _ in new)
+    assert ("volunteer", rej) not in new
+
+
+def test_accepted_pairs_are_pinned_and_rejected_forbidden(client: TestClient, app: FastAPI,
+                                                          keys: Keys) -> None:
+    h = keys.h("station")
+    first = _wait(client, keys, client.post("/api/v1/runs", headers=h).json()["run_id"])
+    n1 = [(role, a) for n, role, a in _suggested(app, first["run_id"]) if n == "N0001"]
+    role, actor = next(x for x in n1 if x[0] == "social_worker")
+    vrole, vol = next(x for x in n1 if x[0] == "volunteer")
+    assert client.post("/api/v1/needs/N0001/decisions", headers=h, json={
+        "action": "accept", "role": role, "actor_id": actor}).status_code == 200
+    assert client.post("/api/v1/needs/N0001/decisions", headers=h, json={
+        "action": "reject", "role": vrole, "actor_id": vol, "reason": "时间不合适"}).status_code == 200
+    second = _wait(client, keys, client.post("/api/v1/runs", headers=h).json()["run_id"])
+    assert second["status"] == "succeeded"
+    n1b = [(r, a) for n, r, a in _suggested(app, second["run_id"]) if n == "N0001"]
+    assert (vrole, vol) not in n1b
+    assert not any(r == role for r, _ in n1b)  # the slot is held by the accepted actor
+
+
+def test_killed_rematch_leaves_the_previous_run_intact(client: TestClient, app: FastAPI,
+                                                       keys: Keys, db_url: str) -> None:
+    first = _wait(client, keys, client.post("/api/v1/runs", headers=keys.h("admin")).json()[
+        "run_id"])
+    before = sorted(_suggested(app, first["run_id"]))
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "rematch", "--database",
+                             db_url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    killed_run = None
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60 and killed_run is None:
+            with app.state.sessions() as s:
+                killed_run = s.scalar(select(MatchRun.run_id).where(MatchRun.status == "running"))
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert killed_run is not None, "the re-match never started"
+    assert _suggested(app, killed_run) == []
+    assert sorted(_suggested(app, first["run_id"])) == before
+    cur = client.get("/api/v1/runs/current", headers=keys.h("admin")).json()
+    assert cur["run_id"] == first["run_id"]
+    # the dead holder's lock blocks a new run until it goes stale, then is taken over
+    assert client.post("/api/v1/runs", headers=keys.h("admin")).status_code == 409
+    acquire(app.state.sessions, "test", stale_after=0)
+    with app.state.sessions() as s:
+        assert s.get(MatchRun, killed_run).status == "interrupted"  # type: ignore[union-attr]
