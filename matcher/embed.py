@@ -79,12 +79,47 @@ class TextEmbedder(BaseEstimator):
     def transform(self, token_lists: Sequence[list[str]], norm_texts: Sequence[str]) -> sp.csr_matrix:
         """Combined, L2-normalised CSR matrix (float32), one row per text."""
         check_is_fitted(self, "words_")
+        if len(token_lists) == 1:
+            return self._transform_one(token_lists[0], norm_texts[0])
         xw = self.words_.transform(token_lists).astype(np.float32)
         xc = self.chars_.transform([t.replace(" ", "") for t in norm_texts]).astype(np.float32)
         ww = np.float32(np.sqrt(self.word_weight))
         wc = np.float32(np.sqrt(1.0 - self.word_weight))
         x = sp.hstack([xw * ww, xc * wc], format="csr", dtype=np.float32)
         return normalize(x, copy=False)
+
+    def _block(self, vec: TfidfVectorizer, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and L2-normalised sublinear TF-IDF of one document."""
+        vocab = vec.vocabulary_
+        counts: dict[int, int] = {}
+        for t in terms:
+            j = vocab.get(t)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        idx = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+        tf = np.array([counts[j] for j in idx], dtype=np.float64)
+        val = (np.log(tf) + 1.0) * vec.idf_[idx]
+        return idx, val / np.linalg.norm(val)
+
+    def _transform_one(self, tokens: list[str], norm: str) -> sp.csr_matrix:
+        """The same vector as :meth:`transform` for one text, without scikit-learn's
+        per-call input validation, which costs more than the arithmetic when a
+        service embeds one need per request."""
+        iw, vw = self._block(self.words_, tokens)
+        lo, hi = self.char_ngram_range
+        chars = norm.replace(" ", "")
+        grams = [chars[i:i + n] for n in range(lo, hi + 1) for i in range(len(chars) - n + 1)]
+        ic, vc = self._block(self.chars_, grams)
+        vals = np.concatenate([vw * np.sqrt(self.word_weight),
+                               vc * np.sqrt(1.0 - self.word_weight)])
+        norm2 = np.linalg.norm(vals)
+        if norm2 > 0:
+            vals = vals / norm2
+        cols = np.concatenate([iw, ic + len(self.words_.vocabulary_)])
+        return sp.csr_matrix((vals.astype(np.float32), cols, np.array([0, len(cols)])),
+                             shape=(1, len(self.words_.vocabulary_) + len(self.chars_.vocabulary_)))
 
     @property
     def n_word_features_(self) -> int:

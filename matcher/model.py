@@ -250,10 +250,16 @@ class Matcher(BaseEstimator):
         if need.community_id not in self.dataset_.communities:
             raise ParameterError(f"社区 {need.community_id} 不在数据集中",
                                  f"community {need.community_id!r} is not in the dataset")
+        cached = getattr(self, "_last_record", None)
+        if cached is not None and cached[0] == need:
+            return cached[1]
         norm = normalize_text(need.text)
         tokens = self.tokenizer_.tokenize(need.text, fuzzy=self.fuzzy)
         x = self.embedder_.transform([tokens], [norm])
-        return need, self._infer(need, norm, x), x, tokens
+        ctx = (need, self._infer(need, norm, x), x, tokens)
+        # a service asks for a new record's inference, suggestions and reasons in turn
+        self._last_record = (need, ctx)
+        return ctx
 
     def suggest(self, need: str | Need, k: int = 10,
                 roles: Iterable[str] | None = None) -> dict[str, list[Suggestion]]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from .config import Settings, get_settings
 from .db import is_empty, make_engine, migrate, sessions
+from .deps import PrincipalCache
 from .engine import EngineCache, package_version
 from .errors import install_error_handlers
 from .schemas import error_responses
@@ -30,22 +33,37 @@ _DESCRIPTION = """五社联动需求与资源匹配服务（wushe）。
 """
 
 
+def _warm_up(app: FastAPI) -> None:
+    try:
+        with app.state.sessions() as s, app.state.engine_cache.use(s):
+            pass
+    except Exception:  # the first request will try again and report
+        log.exception("engine warm-up failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is migrated (and seeded when empty) at start-up."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Suggestions are CPU-bound and take turns on one engine: a few threads keep
+        # the core busy; forty (anyio's default) only fight over the GIL and the lock.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         engine = make_engine(settings.database_url)
         migrate(engine)
         app.state.sessions = sessions(engine)
         app.state.engine_cache = EngineCache()
+        app.state.principals = PrincipalCache()
         app.state.settings = settings
         first = is_empty(engine)
         keys = bootstrap(app.state.sessions, settings, first_start=first)
         for line in keys:
             log.warning(line)
         app.state.first_start_keys = keys
+        if settings.warm_up:
+            threading.Thread(target=_warm_up, args=(app,), name="wushe-warm-up",
+                             daemon=True).start()
         yield
         engine.dispose()
 

@@ -41,10 +41,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = _settings(args)
-    print(f"wushe 服务启动：http://{args.host}:{args.port}/ （数据库：{_safe(settings.database_url)}）",
-          file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                log_level=args.log_level.lower(), workers=1)
+    print(f"wushe 服务启动：http://{args.host}:{args.port}/ （数据库：{_safe(settings.database_url)}，"
+          f"{args.workers} 个进程）", file=sys.stderr)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                    log_level=args.log_level.lower())
+        return 0
+    # Worker processes build the app from the environment; hand the database over.
+    # Each holds its own engine (suggestions are CPU-bound: one GIL per core).
+    import os
+
+    from .db import is_empty, make_engine, migrate, sessions
+    from .seed import bootstrap
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # once, before the workers race to it; so is the first-start seeding
+    for line in bootstrap(sessions(engine), settings, first_start=is_empty(engine)):
+        print(line, file=sys.stderr)
+    engine.dispose()
+    os.environ["WUSHE_DATABASE_URL"] = settings.database_url
+    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level.lower())
     return 0
 
 
@@ -113,6 +130,8 @@ def register(sub: Any) -> None:
     sp = sub.add_parser("serve", help="start the station service and web page")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--workers", type=int, default=1,
+                    help="worker processes (each loads its own engine; ≈ one per core)")
     db_arg(sp)
     sp.set_defaults(func=cmd_serve)
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     #: seconds after which a match-run lock whose holder stopped beating is stale
     lock_stale_seconds: float = 300.0
     log_level: str = "INFO"
+    #: threads serving plain (CPU-bound) routes in each worker process
+    threads: int = 4
+    #: fit the engine in the background at start-up, so the first request does not wait
+    warm_up: bool = True
 
 
 @lru_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,7 +16,15 @@ from .db import session_scope
 from .engine import EngineCache
 from .errors import ApiError
 
-__all__ = ["EngineDep", "FactoryDep", "PrincipalDep", "SessionDep", "SettingsDep", "WriterDep"]
+__all__ = [
+    "EngineDep",
+    "FactoryDep",
+    "PrincipalCache",
+    "PrincipalDep",
+    "SessionDep",
+    "SettingsDep",
+    "WriterDep",
+]
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
@@ -41,10 +51,32 @@ EngineDep = Annotated[EngineCache, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_principal(s: SessionDep,
+class PrincipalCache:
+    """Recently authenticated keys, for ``ttl`` seconds (a revoked key stops within it)."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, s: Session, key: str | None) -> Principal:
+        now = time.monotonic()
+        hit = self._seen.get(key or "")
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        p = authenticate(s, key)
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[key or ""] = (now + self.ttl, p)
+        return p
+
+
+def get_principal(request: Request, s: SessionDep,
                   x_api_key: Annotated[str | None, Header(description="站点 API 密钥")] = None,
                   ) -> Principal:
-    return authenticate(s, x_api_key)
+    cache: PrincipalCache = request.app.state.principals
+    return cache.get(s, x_api_key)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

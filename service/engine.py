@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy import select
@@ -28,16 +29,12 @@ __all__ = ["EngineCache", "bump", "package_version"]
 log = logging.getLogger("wushe.service")
 
 
+@lru_cache(maxsize=1)
 def package_version() -> str:
     try:
         return version("wushe")
     except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
         return "0+unknown"
-
-
-def _counter(s: Session, key: str) -> int:
-    row = s.get(Meta, key)
-    return int(row.value) if row is not None else 0
 
 
 def bump(s: Session, key: str) -> None:
@@ -59,9 +56,23 @@ class _Fitted:
 class EngineCache:
     """One fitted :class:`Matcher` per process, refreshed on demand (thread-safe)."""
 
+    #: seconds a check of the database's version counters stays good; writes made
+    #: through this process call :meth:`mark_stale`, other processes' within this delay
+    recheck_after = 1.0
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._fitted: _Fitted | None = None
+        self._checked_at = float("-inf")
+
+    def mark_stale(self) -> None:
+        """Check the database again on the next use (this process just wrote)."""
+        self._checked_at = float("-inf")
+
+    def commit(self, s: Session) -> None:
+        """Commit a write that may change what the engine suggests, then re-check."""
+        s.commit()
+        self.mark_stale()
 
     def model_version(self) -> str:
         f = self._fitted
@@ -78,7 +89,12 @@ class EngineCache:
             yield self._current(s)
 
     def _current(self, s: Session) -> Matcher:
-        dv, lv = _counter(s, "data_version"), _counter(s, "load_version")
+        now = time.monotonic()
+        if self._fitted is not None and now - self._checked_at < self.recheck_after:
+            return self._fitted.matcher
+        self._checked_at = now
+        counters = {k: v for k, v in s.execute(select(Meta.key, Meta.value))}
+        dv, lv = int(counters.get("data_version", 0)), int(counters.get("load_version", 0))
         f = self._fitted
         if f is None or f.data_version != dv:
             t0 = time.perf_counter()

@@ -107,6 +107,7 @@ def create_actor(body: ActorIn, s: SessionDep, p: WriterDep, cache: EngineDep) -
     record(s, p, "actor.create", "actor", body.actor_id, {"kind": body.kind},
            cache.model_version())
     s.flush()
+    cache.commit(s)
     return actor_out(row, 0, 0.0, p.masked)
 
 
@@ -125,6 +126,7 @@ def update_actor(actor_id: str, body: ActorPatch, s: SessionDep, p: WriterDep,
     bump(s, "data_version")
     record(s, p, "actor.update", "actor", actor_id, changes, cache.model_version())
     load, spent = holdings(s)
+    cache.commit(s)
     return actor_out(a, load.get(actor_id, 0), spent.get(actor_id, 0.0), p.masked)
 
 

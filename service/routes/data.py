@@ -43,6 +43,7 @@ def import_lists(s: SessionDep, p: WriterDep, cache: EngineDep, settings: Settin
         record(s, p, "import", "dataset", ",".join(sorted(got)),
                {"added": res.added, "updated": res.updated, "skipped": len(res.skipped)},
                cache.model_version())
+    cache.commit(s)
     return ImportOut(dry_run=dry_run, added=res.added, updated=res.updated, skipped=res.skipped)
 
 

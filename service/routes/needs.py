@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
 from matcher.infer import infer_need
@@ -159,6 +160,7 @@ def create_need(body: NeedIn, s: SessionDep, p: WriterDep, cache: EngineDep) -> 
            cache.model_version())
     s.flush()
     name = s.get(Community, body.community_id)
+    cache.commit(s)
     return need_out(row, p, name.name if name else "", set())
 
 
@@ -213,6 +215,7 @@ def update_need(need_id: str, body: NeedPatch, s: SessionDep, p: WriterDep,
     record(s, p, "need.update", "need", need_id, {"fields": sorted(changes)},
            cache.model_version())
     c = s.get(Community, n.community_id)
+    cache.commit(s)
     return need_out(n, p, c.name if c else "", _held_roles(s, [need_id]).get(need_id, set()))
 
 
@@ -230,6 +233,7 @@ def close_need(need_id: str, body: CloseIn, s: SessionDep, p: WriterDep,
     record(s, p, f"need.{body.status}", "need", need_id, {"reason": body.reason},
            cache.model_version())
     c = s.get(Community, n.community_id)
+    cache.commit(s)
     return need_out(n, p, c.name if c else "", set())
 
 
@@ -237,7 +241,7 @@ def close_need(need_id: str, body: CloseIn, s: SessionDep, p: WriterDep,
             summary="每个角色的推荐（含理由、得分构成与已核对的硬性条件）")
 def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
                 settings: SettingsDep,
-                k: Annotated[int | None, Query(ge=1, le=50)] = None) -> SuggestionsOut:
+                k: Annotated[int | None, Query(ge=1, le=50)] = None) -> Response:
     n = need_for(s, p, need_id)
     rejected = set(s.execute(select(Assignment.role, Assignment.actor_id).where(
         Assignment.need_id == need_id, Assignment.status == "rejected")).all())
@@ -254,8 +258,10 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
             if not keep:
                 why[role] = m.unserved_reason(rec, role)
         version = cache.model_version()
-    return SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
+    body = SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
                           groups=list(inf.groups), suggestions=out, unserved_reasons=why)
+    # already a validated model: serialise once, skipping FastAPI's second validation
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 _CHECKS = {
@@ -291,6 +297,7 @@ def decision(need_id: str, body: DecisionIn, s: SessionDep, p: WriterDep,
                      actor_id=body.actor_id or "", assignment_id=body.assignment_id,
                      reason=body.reason, satisfaction=body.satisfaction,
                      model_version=cache.model_version())
+    cache.commit(s)
     return DecisionOut(**out)
 
 

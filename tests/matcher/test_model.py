@@ -121,3 +121,16 @@ def test_update_load_fills_an_actor_and_drains_a_fund(sample_path: Path) -> None
     assert "at_capacity" in m.pair_violations("N0001", victim, "volunteer")
     m.update_load({})
     assert victim in {s.actor_id for s in m.suggest("N0001", k=50)["volunteer"]}
+
+
+def test_single_text_fast_path_equals_the_batch_transform(fitted: Matcher) -> None:
+    from matcher.text import normalize_text
+
+    emb = fitted.embedder_
+    for need in list(fitted.dataset_.needs.values())[:10]:
+        toks = fitted.tokenizer_.tokenize(need.text, fuzzy=True)
+        norm = normalize_text(need.text)
+        one = emb.transform([toks], [norm]).toarray()
+        batch = emb.transform([toks, toks], [norm, norm])[0].toarray()
+        np.testing.assert_allclose(one, batch, atol=1e-6)
+    assert emb.transform([[]], [""]).nnz == 0

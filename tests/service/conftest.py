@@ -67,6 +67,7 @@ class Keys:
 
 
 def make_app(url: str, **kw: object) -> FastAPI:
+    kw.setdefault("warm_up", False)
     return create_app(Settings(database_url=url, seed_data=str(SAMPLE), **kw))  # type: ignore[arg-type]
 
 
