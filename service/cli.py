@@ -116,7 +116,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         raise DatasetError(f"数据目录不存在：{folder}", f"dataset folder does not exist: {folder}")
     with factory() as s, s.begin():
-        added = import_folder(s, folder)
+        added = import_folder(s, folder, max_file_bytes=int(args.max_file_mb * 1_000_000),
+                              skip_bad_rows=args.skip_bad_rows)
     print(f"已导入 / imported: {added}")
     return 0
 
@@ -154,5 +155,8 @@ def register(sub: Any) -> None:
 
     sp = sub.add_parser("import", help="import a dataset folder into the service's database")
     sp.add_argument("--data", required=True)
+    sp.add_argument("--skip-bad-rows", action="store_true",
+                    help="import the good rows and report the bad ones")
+    sp.add_argument("--max-file-mb", type=float, default=512.0)
     db_arg(sp)
     sp.set_defaults(func=cmd_import)

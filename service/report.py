@@ -50,8 +50,10 @@ def linkage_report(s: Session, p: Principal, *, street: str | None = None,
                      .where(Assignment.need_id.in_(ids), Assignment.status.in_(_DONE))).all()
     served: dict[str, set[str]] = defaultdict(set)
     first_match: dict[str, datetime] = {}
-    for nid, role, _aid, _st, _src, at in rows:
+    for nid, role, _aid, _st, src, at in rows:
         served[nid].add(role)
+        if src == "import":  # decided before the list came here: when is not known
+            continue
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
         first_match[nid] = min(first_match.get(nid, at), at)
     by_cat: dict[str, Counter[str]] = defaultdict(Counter)

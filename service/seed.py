@@ -17,11 +17,13 @@ from .orm import ApiKey, Station
 __all__ = ["bootstrap", "import_folder"]
 
 
-def import_folder(s: Session, folder: Path, who: Principal | None = None) -> dict[str, int]:
+def import_folder(s: Session, folder: Path, who: Principal | None = None, *,
+                  max_file_bytes: int = 512_000_000, skip_bad_rows: bool = False) -> dict[str, int]:
     """Import a dataset folder as an admin; return how many rows were added."""
     admin = who or Principal(0, "admin", None, None)
     files = {name: (folder / name).read_bytes() for name in FILES if (folder / name).is_file()}
-    res = import_files(s, files, admin)
+    res = import_files(s, files, admin, max_file_bytes=max_file_bytes,
+                       skip_bad_rows=skip_bad_rows)
     bump(s, "data_version")
     bump(s, "load_version")
     record(s, admin, "import", "dataset", str(folder), {"added": res.added})

