@@ -8,6 +8,7 @@ that knows the whole pipeline.
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -54,7 +55,11 @@ class _Scope(NamedTuple):
     open_group: np.ndarray
 
 
-_SCOPE_CACHE_SIZE = 64
+# Scopes are cached per (community, role); a city has thousands of communities, so
+# the cache is bounded by the proximity values it holds (4 bytes each: ~200 MB) as
+# well as by entries.
+_SCOPE_CACHE_SIZE = 20_000
+_SCOPE_CACHE_ROWS = 50_000_000
 
 
 class Suggestion(NamedTuple):
@@ -165,6 +170,8 @@ class Matcher(BaseEstimator):
         self._build_table(actors, a_norm, a_tok)
         self.rejected_ = {(f.need_id, f.actor_id) for f in ds.feedback if f.outcome == "rejected"}
         self._scopes: OrderedDict[tuple[str, str], _Scope] = OrderedDict()
+        self._ranges: dict[tuple[str, tuple[Any, ...]], _Scope] = {}
+        self._scope_rows = 0
         self._last_need: tuple[str, Any] | None = None
         log.info("fitted on %d needs, %d actors", len(needs), len(actors))
         return self
@@ -233,6 +240,10 @@ class Matcher(BaseEstimator):
         # One CSR block per scope range: a query multiplies the blocks in its scope
         # without copying rows out of one big matrix.
         self.actor_blocks_ = {key: x[s:e] for key, (s, e) in self.table_.ranges.items()}
+        t = self.table_
+        self.served_any_ = t.served_categories.any(axis=1)
+        self.open_group_ = (~t.served_groups.any(axis=1)
+                            | t.served_groups[:, TARGET_GROUPS.index("全体居民")])
         self.n_features_ = x.shape[1]
         self.actor_tokens_ = [a_tok[i] for i in perm]
         self.actor_homes_ = [homes[i] for i in perm]
@@ -311,7 +322,12 @@ class Matcher(BaseEstimator):
         return rows, np.round(scores, 4), comps
 
     def _scope(self, community_id: str, role: str) -> _Scope:
-        """In-scope rows and need-independent components for a community and role."""
+        """In-scope rows and need-independent components for a community and role.
+
+        Communities whose scope covers the same row ranges (every community for a
+        city-wide fund) share one copy of the rows and their need-independent
+        columns; only proximity is kept per community (float32).
+        """
         key = (community_id, role)
         sc = self._scopes.get(key)
         if sc is not None:
@@ -320,8 +336,17 @@ class Matcher(BaseEstimator):
         t, p = self.table_, self.scoring_
         path = community_path(self.dataset_.communities[community_id])
         keys = [k for k in need_range_keys(role, path) if k in t.ranges]
-        rows = (np.concatenate([np.arange(*t.ranges[k]) for k in keys]) if keys
-                else np.zeros(0, dtype=np.int64))
+        shared = self._ranges.get((role, tuple(keys)))
+        if shared is None:
+            rows = (np.concatenate([np.arange(*t.ranges[k]) for k in keys]) if keys
+                    else np.zeros(0, dtype=np.int64))
+            cap = np.maximum(t.capacity[rows], 1)
+            shared = _Scope(keys=keys, rows=rows, proximity=np.zeros(0),
+                            quality=t.quality[rows].astype(np.float64),
+                            capacity=((cap - t.load[rows]) / cap).astype(np.float64),
+                            served_any=self.served_any_[rows], open_group=self.open_group_[rows])
+            self._ranges[(role, tuple(keys))] = shared
+        rows = shared.rows
         codes = [self.area_codes_.get("/".join(path[:d]), -2) for d in range(1, 5)]
         hc = t.home_codes[rows]
         level = np.full(len(rows), 4)
@@ -329,19 +354,14 @@ class Matcher(BaseEstimator):
             level = np.where(hc[:, depth] == codes[depth], lvl, level)
         c = self.dataset_.communities[community_id]
         km = self._km(c.lat, c.lon, rows)
-        cap = np.maximum(t.capacity[rows], 1)
-        sg = t.served_groups[rows]
-        sc = _Scope(
-            keys=keys, rows=rows,
-            proximity=proximity_score(level, km, p.distance_scale_km),
-            quality=t.quality[rows].astype(np.float64),
-            capacity=((cap - t.load[rows]) / cap).astype(np.float64),
-            served_any=t.served_categories[rows].any(axis=1),
-            open_group=~sg.any(axis=1) | sg[:, TARGET_GROUPS.index("全体居民")],
-        )
+        sc = shared._replace(proximity=proximity_score(level, km, p.distance_scale_km)
+                             .astype(np.float32))
         self._scopes[key] = sc
-        if len(self._scopes) > _SCOPE_CACHE_SIZE:
-            self._scopes.popitem(last=False)
+        self._scope_rows += len(rows)
+        while len(self._scopes) > 1 and (len(self._scopes) > _SCOPE_CACHE_SIZE
+                                         or self._scope_rows > _SCOPE_CACHE_ROWS):
+            _, old = self._scopes.popitem(last=False)
+            self._scope_rows -= len(old.rows)
         return sc
 
     def _feasible(self, need: Need, inf: Inference, rows: np.ndarray, role: str,
@@ -432,12 +452,18 @@ class Matcher(BaseEstimator):
                     and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]
         concept = (t.concepts[np.ix_(rows, np.asarray(need_con))].mean(axis=1) if need_con
                    else np.zeros(len(rows)))
-        dist = np.array([inf.category_scores.get(c, 0.0) for c in self.categories_])
-        category = np.where(sc.served_any[ok], t.served_categories[rows] @ dist,
-                            p.unknown_category_fit)
+        # gather only the columns in play: scopes are large, a need's categories few
+        fit = np.zeros(len(rows))
+        for j, c in enumerate(self.categories_):
+            w = inf.category_scores.get(c, 0.0)
+            if w:
+                fit += t.served_categories[rows, j] * w
+        category = np.where(sc.served_any[ok], fit, p.unknown_category_fit)
         if groups.any():
-            group = np.where((t.served_groups[rows] & groups).any(axis=1), 1.0,
-                             np.where(sc.open_group[ok], p.open_group_fit, 0.0))
+            served = np.zeros(len(rows), dtype=bool)
+            for g in np.flatnonzero(groups):
+                served |= t.served_groups[rows, g]
+            group = np.where(served, 1.0, np.where(sc.open_group[ok], p.open_group_fit, 0.0))
         else:
             group = np.full(len(rows), p.open_group_fit)
         proximity = sc.proximity[ok]
@@ -472,6 +498,12 @@ class Matcher(BaseEstimator):
         ll = self.table_.latlon[rows]
         if lat is None or lon is None:
             return np.full(len(rows), np.nan)
+        if len(ll) == 1:  # one reason line: plain floats beat numpy's per-call overhead
+            p1, p2 = math.radians(lat), math.radians(ll[0, 0])
+            h = (math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2)
+                 * math.sin(math.radians(ll[0, 1] - lon) / 2) ** 2)
+            return np.array([2 * 6371.0 * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+                             if h == h else np.nan])
         p1, p2 = np.radians(lat), np.radians(ll[:, 0])
         dl = np.radians(ll[:, 1] - lon)
         h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -500,6 +532,8 @@ class Matcher(BaseEstimator):
                 actors[aid] = replace(actors[aid], budget_yuan=yuan)
         self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
         self._scopes.clear()
+        self._ranges.clear()
+        self._scope_rows = 0
         self._last_need = None
 
     def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:

@@ -10,7 +10,7 @@ which keeps ``suggest`` in milliseconds at 500,000 actors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,13 @@ class ActorTable:
     latlon: np.ndarray              # float64 (n, 2), NaN when unknown
     ranges: dict[tuple[int, str, str], tuple[int, int]]
     position: dict[str, int]
+    fund_restricted: np.ndarray = field(init=False)   # bool: admits only some categories
+    fund_open_to_all: np.ndarray = field(init=False)  # bool: no group restriction / 全体居民
+
+    def __post_init__(self) -> None:
+        self.fund_restricted = self.fund_categories.any(axis=1)
+        self.fund_open_to_all = (~self.fund_groups.any(axis=1)
+                                 | self.fund_groups[:, TARGET_GROUPS.index(ALL_RESIDENTS)])
 
 
 def range_key(kind: str, scope: str, home: tuple[str, ...] | None) -> tuple[int, str, str] | None:
@@ -173,17 +180,23 @@ def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots:
         s = table.slots[rows]
         ok &= (s == 0) | ((s & need_slots) != 0)
     if role == "fund":
+        # Column gathers over the few categories/groups in play: a city-wide fund
+        # scope has tens of thousands of rows, too many to copy whole matrices for.
         if capacity:
             ok &= table.budget[rows] >= need_budget
-        fc = table.fund_categories[rows]
-        restricted = fc.any(axis=1)
-        cat_ok = fc[:, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
+        fc = table.fund_categories
+        restricted = table.fund_restricted[rows]
+        cat_ok = fc[rows, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
         if category_mass is not None:
-            cat_ok = cat_ok & (fc @ category_mass >= min_mass)
+            mass = np.zeros(len(rows))
+            for j in np.flatnonzero(category_mass):
+                mass += fc[rows, j] * category_mass[j]
+            cat_ok = cat_ok & (mass >= min_mass)
         ok &= ~restricted | cat_ok
-        fg = table.fund_groups[rows]
-        open_all = ~fg.any(axis=1) | fg[:, TARGET_GROUPS.index(ALL_RESIDENTS)]
-        ok &= open_all | (fg & need_groups).any(axis=1)
+        admitted = table.fund_open_to_all[rows].copy()
+        for g in np.flatnonzero(need_groups):
+            admitted |= table.fund_groups[rows, g]
+        ok &= admitted
     elif capacity:
         ok &= table.load[rows] < table.capacity[rows]
     return ok
