@@ -241,8 +241,8 @@ class Matcher(BaseEstimator):
         # without copying rows out of one big matrix.
         self.actor_blocks_ = {key: x[s:e] for key, (s, e) in self.table_.ranges.items()}
         t = self.table_
-        self.served_any_ = t.served_categories.any(axis=1)
-        self.open_group_ = (~t.served_groups.any(axis=1)
+        self.served_any_ = np.asarray(t.served_categories.any(axis=1))
+        self.open_group_ = np.asarray(~t.served_groups.any(axis=1)
                             | t.served_groups[:, TARGET_GROUPS.index("全体居民")])
         self.n_features_ = x.shape[1]
         self.actor_tokens_ = [a_tok[i] for i in perm]

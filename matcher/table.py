@@ -52,9 +52,10 @@ class ActorTable:
     fund_open_to_all: np.ndarray = field(init=False)  # bool: no group restriction / 全体居民
 
     def __post_init__(self) -> None:
-        self.fund_restricted = self.fund_categories.any(axis=1)
-        self.fund_open_to_all = (~self.fund_groups.any(axis=1)
-                                 | self.fund_groups[:, TARGET_GROUPS.index(ALL_RESIDENTS)])
+        self.fund_restricted = np.asarray(self.fund_categories.any(axis=1))
+        self.fund_open_to_all = np.asarray(
+            ~self.fund_groups.any(axis=1)
+            | self.fund_groups[:, TARGET_GROUPS.index(ALL_RESIDENTS)])
 
 
 def range_key(kind: str, scope: str, home: tuple[str, ...] | None) -> tuple[int, str, str] | None:
