@@ -321,6 +321,33 @@ class Matcher(BaseEstimator):
             scores = np.where(penal, scores * self.scoring_.rejected_penalty, scores)
         return rows, np.round(scores, 4), comps
 
+    def _refresh_capacity(self) -> None:
+        """Recompute the cached capacity column after load changed (proximity stays)."""
+        t = self.table_
+        fresh = {}
+        for rk, sh in self._ranges.items():
+            cap = np.maximum(t.capacity[sh.rows], 1)
+            fresh[rk] = sh._replace(capacity=((cap - t.load[sh.rows]) / cap).astype(np.float64))
+        self._ranges = fresh
+        for key, sc in self._scopes.items():
+            self._scopes[key] = sc._replace(capacity=fresh[(key[1], tuple(sc.keys))].capacity)
+
+    def prepare_scopes(self) -> int:
+        """Compute the scope cache of every (community, role) now; return how many.
+
+        A service calls this once after fitting, so that no resident's first
+        request pays for it. Stops early when the cache is full.
+        """
+        check_is_fitted(self, "table_")
+        n = 0
+        for cid in sorted(self.dataset_.communities):
+            for role in ROLES:
+                if self._scope_rows >= _SCOPE_CACHE_ROWS or n >= _SCOPE_CACHE_SIZE:
+                    return n
+                self._scope(cid, role)
+                n += 1
+        return n
+
     def _scope(self, community_id: str, role: str) -> _Scope:
         """In-scope rows and need-independent components for a community and role.
 
@@ -531,9 +558,7 @@ class Matcher(BaseEstimator):
                 t.budget[r] = yuan
                 actors[aid] = replace(actors[aid], budget_yuan=yuan)
         self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
-        self._scopes.clear()
-        self._ranges.clear()
-        self._scope_rows = 0
+        self._refresh_capacity()
         self._last_need = None
 
     def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:

@@ -99,7 +99,9 @@ class EngineCache:
         if f is None or f.data_version != dv:
             t0 = time.perf_counter()
             m = Matcher().fit(dataset_from_db(s))
-            log.info("engine fitted (data v%d) in %.1fs", dv, time.perf_counter() - t0)
+            scopes = m.prepare_scopes()
+            log.info("engine fitted (data v%d, %d scopes ready) in %.1fs", dv, scopes,
+                     time.perf_counter() - t0)
             self._fitted = _Fitted(m, dv, lv)
         elif f.load_version != lv:
             load, spent = holdings(s)

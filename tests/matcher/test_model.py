@@ -134,3 +134,11 @@ def test_single_text_fast_path_equals_the_batch_transform(fitted: Matcher) -> No
         batch = emb.transform([toks, toks], [norm, norm])[0].toarray()
         np.testing.assert_allclose(one, batch, atol=1e-6)
     assert emb.transform([[]], [""]).nnz == 0
+
+
+def test_prepare_scopes_fills_the_cache_without_changing_results(sample_path: Path) -> None:
+    cold = Matcher().fit(sample_path)
+    warm = Matcher().fit(sample_path)
+    assert warm.prepare_scopes() == 6 * 4
+    for nid in ("N0001", "N0002", "N0010"):
+        assert cold.suggest(nid, k=5) == warm.suggest(nid, k=5)
