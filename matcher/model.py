@@ -309,11 +309,11 @@ class Matcher(BaseEstimator):
         sc = self._scope(need.community_id, role)
         if not sc.keys:
             return np.zeros(0, dtype=np.int64), np.zeros(0), {}
-        cos = np.concatenate([self.actor_blocks_[key] @ qd for key in sc.keys])
         ok = self._feasible(need, inf, sc.rows, role)
-        rows, cos = sc.rows[ok], cos[ok]
+        rows = sc.rows[ok]
         if len(rows) == 0:
             return rows, np.zeros(0), {}
+        cos = self._cosines(sc.keys, ok, qd)
         comps = self._components(need, inf, cos, tokens, rows, role, sc, ok)
         scores = combine(comps, self.scoring_, need.urgency)
         if self.rejected_:
@@ -347,6 +347,27 @@ class Matcher(BaseEstimator):
                 self._scope(cid, role)
                 n += 1
         return n
+
+    def _cosines(self, keys: list[tuple[int, str, str]], ok: np.ndarray,
+                 qd: np.ndarray) -> np.ndarray:
+        """Text similarity of the feasible rows only, block by block.
+
+        When the hard constraints leave few rows (restricted funds, full
+        volunteers) multiplying just those rows is cheaper than the whole
+        block; the products are the same.
+        """
+        out = []
+        start = 0
+        for key in keys:
+            block = self.actor_blocks_[key]
+            mask = ok[start:start + block.shape[0]]
+            start += block.shape[0]
+            n = int(mask.sum())
+            if n * 3 > len(mask) * 2:  # most rows feasible: one product, then select
+                out.append((block @ qd)[mask])
+            elif n:
+                out.append(block[mask] @ qd)
+        return np.concatenate(out) if out else np.zeros(0)
 
     def _scope(self, community_id: str, role: str) -> _Scope:
         """In-scope rows and need-independent components for a community and role.
