@@ -36,8 +36,6 @@ __all__ = [
     "utcnow",
 ]
 
-ASSIGNMENT_STATUSES = ("suggested", "accepted", "rejected", "in_service", "completed",
-                       "failed", "superseded")
 #: statuses that hold an actor's capacity (and pin the pair in the next re-match)
 HOLDING = ("accepted", "in_service")
 

@@ -286,13 +286,11 @@ def _suggestion(m: Any, x: Any, role: str) -> SuggestionOut:
              summary="采纳、拒绝（附原因）、改派，或推进服务状态")
 def decision(need_id: str, body: DecisionIn, s: SessionDep, p: WriterDep,
              cache: EngineDep) -> DecisionOut:
-    n = need_for(s, p, need_id, write=True)
+    need_for(s, p, need_id, write=True)
     if body.assignment_id is None and (body.role is None or not body.actor_id):
         raise ApiError(422, "missing_target", "请指定安排编号，或角色与资源编号",
                        "give assignment_id, or role and actor_id")
     with cache.use(s) as m:
-        if not p.sees(n.community_id):  # pragma: no cover - need_for already checked
-            raise ApiError(404, "need_not_found", "需求不存在", "need not found")
         out = decide(s, m, p, need_id, body.action, role=body.role or "",
                      actor_id=body.actor_id or "", assignment_id=body.assignment_id,
                      reason=body.reason, satisfaction=body.satisfaction,
