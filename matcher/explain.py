@@ -45,11 +45,13 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
     actor = m.dataset_.actors[t.ids[row]]
     reasons: list[str] = []
     a_tokens = m.actor_tokens_[row]
-    shared = [c for c in _concepts(tokens) if c in set(_concepts(a_tokens))]
+    a_words = set(a_tokens)
+    a_concepts = set(_concepts(a_tokens))
+    shared = [c for c in _concepts(tokens) if c in a_concepts]
     if shared:
         reasons.append(f"服务内容匹配：{'、'.join(shared[:4])}")
     words = [w for w in dict.fromkeys(tokens) if not w.startswith(CONCEPT_PREFIX)
-             and len(w) >= 2 and w in set(a_tokens)]
+             and len(w) >= 2 and w in a_words]
     if words:
         reasons.append(f"描述中的相同词语：{'、'.join(words[:4])}")
     tax = m.taxonomy_

@@ -62,6 +62,26 @@ _SCOPE_CACHE_SIZE = 20_000
 _SCOPE_CACHE_ROWS = 50_000_000
 
 
+def _index_product(index: sp.csr_matrix, x: sp.csr_matrix) -> np.ndarray:
+    """``x @ index`` as a dense vector, touching only the actors that share a term.
+
+    ``index`` is features × actors (an inverted index), ``x`` one need's 1 ×
+    features row: a need has tens of terms, a city scope tens of thousands of
+    actors, so gathering the posting lists of those terms beats a product over
+    every actor's row. Plain numpy, to skip scipy's per-call checks on the
+    hot path.
+    """
+    starts, ends = index.indptr[x.indices], index.indptr[x.indices + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(index.shape[1])
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    postings = offsets + np.arange(total)
+    weights = index.data[postings] * np.repeat(x.data, lengths)
+    return np.bincount(index.indices[postings], weights=weights, minlength=index.shape[1])
+
+
 class Suggestion(NamedTuple):
     """One ranked suggestion: actor, score in [0, 1], reasons (Chinese), breakdown."""
 
@@ -172,7 +192,6 @@ class Matcher(BaseEstimator):
         self._scopes: OrderedDict[tuple[str, str], _Scope] = OrderedDict()
         self._ranges: dict[tuple[str, tuple[Any, ...]], _Scope] = {}
         self._scope_rows = 0
-        self._last_need: tuple[str, Any] | None = None
         log.info("fitted on %d needs, %d actors", len(needs), len(actors))
         return self
 
@@ -237,9 +256,10 @@ class Matcher(BaseEstimator):
             area_codes=self.area_codes_, coords=coords,
         )
         x = self.embedder_.transform(a_tok, a_norm)[perm]
-        # One CSR block per scope range: a query multiplies the blocks in its scope
-        # without copying rows out of one big matrix.
-        self.actor_blocks_ = {key: x[s:e] for key, (s, e) in self.table_.ranges.items()}
+        # One inverted index (features × actors, CSR) per scope range: a query's few
+        # terms pick out just the actors that share them, with no scan of the rest.
+        self.actor_index_ = {key: sp.csr_matrix(x[s:e].T)
+                             for key, (s, e) in self.table_.ranges.items()}
         t = self.table_
         self.served_any_ = np.asarray(t.served_categories.any(axis=1))
         self.open_group_ = np.asarray(~t.served_groups.any(axis=1)
@@ -261,6 +281,8 @@ class Matcher(BaseEstimator):
         if need.community_id not in self.dataset_.communities:
             raise ParameterError(f"社区 {need.community_id} 不在数据集中",
                                  f"community {need.community_id!r} is not in the dataset")
+        if self.dataset_.needs.get(need.need_id) == need:  # unchanged since fitting
+            return self.need_context(need.need_id)
         cached = getattr(self, "_last_record", None)
         if cached is not None and cached[0] == need:
             return cached[1]
@@ -297,12 +319,10 @@ class Matcher(BaseEstimator):
             if r not in ROLES:
                 raise ParameterError(f"未知的角色：{r}", f"unknown role {r!r}")
         rec, inf, x, tokens = self.need_context(need)
-        qd = np.zeros(self.n_features_, dtype=np.float32)
-        qd[x.indices] = x.data
-        return {role: self._suggest_role(rec, inf, qd, tokens, role, k)
+        return {role: self._suggest_role(rec, inf, x, tokens, role, k)
                 for role in ROLES if role in rec.roles and role in wanted}
 
-    def _scored(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
+    def _scored(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
                 role: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Feasible table rows for a role, their scores (rounded) and components."""
         t = self.table_
@@ -313,7 +333,7 @@ class Matcher(BaseEstimator):
         rows = sc.rows[ok]
         if len(rows) == 0:
             return rows, np.zeros(0), {}
-        cos = self._cosines(sc.keys, ok, qd)
+        cos = self._cosines(sc.keys, ok, x)
         comps = self._components(need, inf, cos, tokens, rows, role, sc, ok)
         scores = combine(comps, self.scoring_, need.urgency)
         if self.rejected_:
@@ -349,24 +369,15 @@ class Matcher(BaseEstimator):
         return n
 
     def _cosines(self, keys: list[tuple[int, str, str]], ok: np.ndarray,
-                 qd: np.ndarray) -> np.ndarray:
-        """Text similarity of the feasible rows only, block by block.
-
-        When the hard constraints leave few rows (restricted funds, full
-        volunteers) multiplying just those rows is cheaper than the whole
-        block; the products are the same.
-        """
+                 x: sp.csr_matrix) -> np.ndarray:
+        """Text similarity of the feasible rows, from each range's inverted index."""
         out = []
         start = 0
         for key in keys:
-            block = self.actor_blocks_[key]
-            mask = ok[start:start + block.shape[0]]
-            start += block.shape[0]
-            n = int(mask.sum())
-            if n * 3 > len(mask) * 2:  # most rows feasible: one product, then select
-                out.append((block @ qd)[mask])
-            elif n:
-                out.append(block[mask] @ qd)
+            index = self.actor_index_[key]
+            n = index.shape[1]
+            out.append(_index_product(index, x)[ok[start:start + n]])
+            start += n
         return np.concatenate(out) if out else np.zeros(0)
 
     def _scope(self, community_id: str, role: str) -> _Scope:
@@ -432,9 +443,9 @@ class Matcher(BaseEstimator):
             idx = idx[scores >= kth]
         return sorted(idx.tolist(), key=lambda i: (-scores[i], ids[rows[i]]))[:k]
 
-    def _suggest_role(self, need: Need, inf: Inference, qd: np.ndarray, tokens: list[str],
+    def _suggest_role(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
                       role: str, k: int) -> list[Suggestion]:
-        rows, scores, comps = self._scored(need, inf, qd, tokens, role)
+        rows, scores, comps = self._scored(need, inf, x, tokens, role)
         t = self.table_
         path = community_path(self.dataset_.communities[need.community_id])
         out = []
@@ -450,15 +461,8 @@ class Matcher(BaseEstimator):
 
         This is what the batch assignment builds its graph from.
         """
-        if isinstance(need, str) and self._last_need and self._last_need[0] == need:
-            rec, inf, qd, tokens = self._last_need[1]
-        else:
-            rec, inf, x, tokens = self.need_context(need)
-            qd = np.zeros(self.n_features_, dtype=np.float32)
-            qd[x.indices] = x.data
-            if isinstance(need, str):
-                self._last_need = (need, (rec, inf, qd, tokens))
-        rows, scores, _ = self._scored(rec, inf, qd, tokens, role)
+        rec, inf, x, tokens = self.need_context(need)
+        rows, scores, _ = self._scored(rec, inf, x, tokens, role)
         ids = self.table_.ids
         return [(ids[rows[i]], float(scores[i])) for i in self._top(rows, scores, ids, limit)]
 
@@ -498,8 +502,11 @@ class Matcher(BaseEstimator):
         need_con = [self.concepts_.index(c[len(CONCEPT_PREFIX):]) for c in tokens
                     if c.startswith(CONCEPT_PREFIX)
                     and c[len(CONCEPT_PREFIX):] not in GENERIC_CONCEPTS]
-        concept = (t.concepts[np.ix_(rows, np.asarray(need_con))].mean(axis=1) if need_con
-                   else np.zeros(len(rows)))
+        concept = np.zeros(len(rows))
+        for j in need_con:  # column by column: np.ix_ over many rows is several times slower
+            concept += t.concepts[rows, j]
+        if need_con:
+            concept /= len(need_con)
         # gather only the columns in play: scopes are large, a need's categories few
         fit = np.zeros(len(rows))
         for j, c in enumerate(self.categories_):
@@ -580,7 +587,6 @@ class Matcher(BaseEstimator):
                 actors[aid] = replace(actors[aid], budget_yuan=yuan)
         self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
         self._refresh_capacity()
-        self._last_need = None
 
     def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:
         """Hard-constraint reason codes for a pair, by the scalar reference rules."""

@@ -52,6 +52,10 @@ class ActorTable:
     fund_open_to_all: np.ndarray = field(init=False)  # bool: no group restriction / 全体居民
 
     def __post_init__(self) -> None:
+        # column-major: a query gathers a few columns over many rows
+        for name in ("served_categories", "served_groups", "fund_categories", "fund_groups",
+                     "concepts"):
+            setattr(self, name, np.asfortranarray(getattr(self, name)))
         self.fund_restricted = np.asarray(self.fund_categories.any(axis=1))
         self.fund_open_to_all = np.asarray(
             ~self.fund_groups.any(axis=1)

@@ -23,7 +23,7 @@ def test_estimator_contract() -> None:
 def test_fit_returns_self_and_learns_state(sample_path: Path) -> None:
     m = Matcher()
     assert m.fit(sample_path) is m
-    assert sum(b.shape[0] for b in m.actor_blocks_.values()) == 36
+    assert sum(b.shape[1] for b in m.actor_index_.values()) == 36
     assert len(m.inference_) == 25
 
 
@@ -142,3 +142,35 @@ def test_prepare_scopes_fills_the_cache_without_changing_results(sample_path: Pa
     assert warm.prepare_scopes() == 6 * 4
     for nid in ("N0001", "N0002", "N0010"):
         assert cold.suggest(nid, k=5) == warm.suggest(nid, k=5)
+
+
+def test_inverted_index_product_equals_the_row_product() -> None:
+    import scipy.sparse as sp
+
+    from matcher.model import _index_product
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        actors = sp.random(int(rng.integers(1, 60)), 40, density=0.1, format="csr",
+                           dtype=np.float32, random_state=rng)
+        need = sp.random(1, 40, density=float(rng.uniform(0, 0.3)), format="csr",
+                         dtype=np.float32, random_state=rng)
+        got = _index_product(sp.csr_matrix(actors.T), need)
+        want = actors @ need.toarray().ravel()
+        assert got.shape == (actors.shape[0],)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_an_unchanged_record_answers_like_its_id_and_an_edited_one_is_recomputed(
+        fitted: Matcher) -> None:
+    from dataclasses import replace
+
+    need = fitted.dataset_.needs["N0001"]
+    same = replace(need)
+    # the fitted tokens are reused, not recomputed
+    assert fitted.need_context(same)[3] is fitted.need_tokens_[fitted.need_rows_["N0001"]]
+    assert fitted.suggest(same, k=5) == fitted.suggest("N0001", k=5)
+    edited = replace(need, text="孩子放学后没人照看，想找人辅导作业")
+    _, inf, _, tokens = fitted.need_context(edited)
+    assert tokens != fitted.need_tokens_[fitted.need_rows_["N0001"]]
+    assert inf.category != fitted.inference_["N0001"].category
