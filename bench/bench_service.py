@@ -5,10 +5,11 @@ Usage: python bench/bench_service.py --needs N --actors M [--connections 16]
 
 Generates a synthetic dataset (seeded), imports it into a fresh embedded
 SQLite database with ``wushe import``, creates an admin key, starts
-``wushe serve`` in its own process, warms it up (the first request fits the
-model), then drives ``GET /api/v1/needs/{id}/suggestions?k=5`` for random open
-needs with ``wrk`` (Debian package ``wrk``; C, so the load generator takes
-little of the two cores) and reports throughput and latency percentiles.
+``wushe serve`` in its own process, warms it up (each worker fits its model at
+start-up; the bench waits until the server's processes have gone idle), then
+drives ``GET /api/v1/needs/{id}/suggestions?k=5`` for random open needs with
+``wrk`` (Debian package ``wrk``; C, so the load generator takes little of the
+two cores) and reports throughput and latency percentiles.
 """
 
 from __future__ import annotations
@@ -73,6 +74,34 @@ def _tree_rss_mb(pid: int) -> float:
     return total
 
 
+def _tree_pids(pid: int) -> list[int]:
+    out = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        out += _tree_pids(int(child))
+    return out
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the server and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _tree_pids(pid):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _wait_idle(pid: int, *, window: float = 3.0, busy: float = 0.05, limit: float = 1200) -> None:
+    """Wait until every worker has finished fitting (the server tree stays idle)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        before = _tree_cpu_s(pid)
+        time.sleep(window)
+        if _tree_cpu_s(pid) - before < busy * window:
+            return
+    raise SystemExit("server never went idle")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--needs", type=int, default=1000)
@@ -131,6 +160,7 @@ def main() -> None:
             _get(f"{base}/api/v1/needs/{rng.choice(ids)}/suggestions?k=5", key)
         for _ in range(50):
             _get(f"{base}/api/v1/needs/{rng.choice(ids)}/suggestions?k=5", key)
+        _wait_idle(server.pid)
         out = subprocess.run(["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d",
                               f"{args.seconds}s", "--latency", "-s", str(lua), base],
                              check=True, capture_output=True, text=True).stdout

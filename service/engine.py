@@ -7,6 +7,7 @@ change all day: they only move actors' load and funds' budget, applied with
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -44,6 +45,20 @@ def bump(s: Session, key: str) -> None:
         s.add(Meta(key=key, value="1"))
     else:
         row.value = str(int(row.value) + 1)
+
+
+def _settle() -> None:
+    """Collect once, then move every surviving object out of the collector's sight.
+
+    A fitted city model is over a million objects that live until the next
+    refit; a full collection pass over them takes about a second, and Python
+    starts one whenever enough new objects survive — a second-long stall in
+    the middle of serving. Frozen objects are still freed by reference
+    counting; ``gc.unfreeze()`` before the next fit returns them to the
+    collector.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -98,11 +113,14 @@ class EngineCache:
         f = self._fitted
         if f is None or f.data_version != dv:
             t0 = time.perf_counter()
+            gc.unfreeze()  # the model being replaced may be collected now
             m = Matcher().fit(dataset_from_db(s))
             scopes = m.prepare_scopes()
+            self._fitted = _Fitted(m, dv, lv)
+            del f
+            _settle()
             log.info("engine fitted (data v%d, %d scopes ready) in %.1fs", dv, scopes,
                      time.perf_counter() - t0)
-            self._fitted = _Fitted(m, dv, lv)
         elif f.load_version != lv:
             load, spent = holdings(s)
             base = s.execute(select(ActorRow.actor_id, ActorRow.budget_yuan)

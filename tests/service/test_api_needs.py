@@ -79,3 +79,19 @@ def test_update_and_close_need(client: TestClient, keys: Keys) -> None:
     r = client.post("/api/v1/needs/N0002/decisions", headers=h,
                     json={"action": "accept", "role": "volunteer", "actor_id": "V001"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "need_closed"
+
+
+def test_the_fitted_engine_is_kept_out_of_the_garbage_collectors_sight(
+        client: TestClient, keys: Keys) -> None:
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    client.app.state.engine_cache._fitted = None  # type: ignore[attr-defined]
+    client.app.state.engine_cache.mark_stale()  # type: ignore[attr-defined]
+    r = client.get("/api/v1/needs/N0001/suggestions", headers=keys.h("admin"))
+    assert r.status_code == 200
+    matcher = client.app.state.engine_cache._fitted.matcher  # type: ignore[attr-defined]
+    assert gc.get_freeze_count() > 0
+    assert not gc.is_tracked(matcher) or matcher not in gc.get_objects(generation=2)
+    gc.unfreeze()
