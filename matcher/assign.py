@@ -62,13 +62,17 @@ class FlowProblem:
         """``(actor index, cost)`` of every unit of remaining capacity, all actors at once.
 
         The k-th extra unit on actor j costs ``load_step · (load_j + k) / (load_j +
-        capacity_j)``: rising with utilisation, so the term is convex.
+        capacity_j)``: rising with utilisation, so the term is convex. An actor
+        gets no more units than it has candidate arcs: it can never take more,
+        and the units it could take are the cheapest ones, so the optimum is
+        the same with a smaller network.
         """
         cap = np.asarray(self.capacity, dtype=np.int64)
         held = np.asarray(self.load, dtype=np.int64) if self.load else np.zeros_like(cap)
-        actor = np.repeat(np.arange(len(cap)), np.maximum(cap, 0))
-        k = np.arange(len(actor)) - np.repeat(np.cumsum(np.maximum(cap, 0)) - np.maximum(cap, 0),
-                                              np.maximum(cap, 0))
+        arcs = np.asarray(self.arcs, dtype=np.int64).reshape(-1, 3)
+        units = np.minimum(np.maximum(cap, 0), np.bincount(arcs[:, 1], minlength=len(cap)))
+        actor = np.repeat(np.arange(len(cap)), units)
+        k = np.arange(len(actor)) - np.repeat(np.cumsum(units) - units, units)
         total = np.maximum(1, cap + held)[actor]
         # round half to even, as Python's round() does
         cost = np.round(self.load_step * (held[actor] + k) / total).astype(np.int64)
