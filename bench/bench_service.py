@@ -66,19 +66,17 @@ def _vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Peak RSS of the server and its worker processes, summed."""
-    total = _vm_hwm_mb(pid)
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        total += _tree_rss_mb(int(child))
-    return total
-
-
 def _tree_pids(pid: int) -> list[int]:
+    """The server and its worker processes."""
     out = [pid]
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         out += _tree_pids(int(child))
     return out
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Peak RSS of the server and its worker processes, summed."""
+    return sum(_vm_hwm_mb(p) for p in _tree_pids(pid))
 
 
 def _tree_cpu_s(pid: int) -> float:

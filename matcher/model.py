@@ -264,7 +264,6 @@ class Matcher(BaseEstimator):
         self.served_any_ = np.asarray(t.served_categories.any(axis=1))
         self.open_group_ = np.asarray(~t.served_groups.any(axis=1)
                             | t.served_groups[:, TARGET_GROUPS.index("全体居民")])
-        self.n_features_ = x.shape[1]
         self.actor_tokens_ = [a_tok[i] for i in perm]
         self.actor_homes_ = [homes[i] for i in perm]
 
