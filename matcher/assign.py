@@ -20,6 +20,7 @@ test oracle), ``"ortools"`` (``SimpleMinCostFlow``, compiled, for scale),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -41,7 +42,7 @@ SOLVERS = ("auto", "networkx", "ortools")
 AUTO_NETWORKX_MAX_ARCS = 5_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FlowProblem:
     """One (sub-)problem.
 
@@ -49,15 +50,35 @@ class FlowProblem:
     index, cost)``; ``capacity[j]`` is what actor ``j`` can still take and
     ``load[j]`` what it holds already (for the balancing term);
     ``load_step`` is the cost of going from 0 % to 100 % utilisation.
+
+    ``arcs``, ``capacity`` and ``load`` may be given as any sequences; they
+    are stored as read-only int64 arrays (``arcs`` of shape ``(n, 3)``), so
+    the solvers never convert hundreds of thousands of tuples.
     """
 
     slots: list[tuple[str, str, int]]
-    arcs: list[tuple[int, int, int]]
+    arcs: np.ndarray
     actors: list[str]
-    capacity: list[int]
-    load: list[int] = field(default_factory=list)
+    capacity: np.ndarray
+    load: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     load_step: int = 0
 
+    def __post_init__(self) -> None:
+        arcs = np.array(self.arcs, dtype=np.int64).reshape(-1, 3)
+        cap = np.array(self.capacity, dtype=np.int64).reshape(-1)
+        load = np.array(self.load, dtype=np.int64).reshape(-1)
+        if len(load) == 0:
+            load = np.zeros_like(cap)
+        for name, value in (("arcs", arcs), ("capacity", cap), ("load", load)):
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """How many actors each slot wants."""
+        return np.fromiter((c for _, _, c in self.slots), dtype=np.int64, count=len(self.slots))
+
+    @cached_property
     def segments(self) -> tuple[np.ndarray, np.ndarray]:
         """``(actor index, cost)`` of every unit of remaining capacity, all actors at once.
 
@@ -67,10 +88,8 @@ class FlowProblem:
         and the units it could take are the cheapest ones, so the optimum is
         the same with a smaller network.
         """
-        cap = np.asarray(self.capacity, dtype=np.int64)
-        held = np.asarray(self.load, dtype=np.int64) if self.load else np.zeros_like(cap)
-        arcs = np.asarray(self.arcs, dtype=np.int64).reshape(-1, 3)
-        units = np.minimum(np.maximum(cap, 0), np.bincount(arcs[:, 1], minlength=len(cap)))
+        cap, held = self.capacity, self.load
+        units = np.minimum(np.maximum(cap, 0), np.bincount(self.arcs[:, 1], minlength=len(cap)))
         actor = np.repeat(np.arange(len(cap)), units)
         k = np.arange(len(actor)) - np.repeat(np.cumsum(units) - units, units)
         total = np.maximum(1, cap + held)[actor]
@@ -99,9 +118,9 @@ def objective(problem: FlowProblem, chosen: list[int]) -> int:
     """
     if not chosen:
         return 0
-    arcs = np.asarray(problem.arcs, dtype=np.int64)[np.asarray(chosen, dtype=np.int64)]
+    arcs = problem.arcs[np.asarray(chosen, dtype=np.int64)]
     used = np.bincount(arcs[:, 1], minlength=len(problem.actors))
-    actor, cost = problem.segments()
+    actor, cost = problem.segments
     first = np.concatenate([[0], np.cumsum(np.bincount(actor, minlength=len(problem.actors)))])
     k = np.arange(len(actor)) - first[actor]
     return int(arcs[:, 2].sum() + cost[k < used[actor]].sum())
@@ -110,15 +129,15 @@ def objective(problem: FlowProblem, chosen: list[int]) -> int:
 def flow_network(problem: FlowProblem) -> nx.MultiDiGraph:
     """The problem as a networkx flow network (``demand``, ``capacity``, ``weight``)."""
     g = nx.MultiDiGraph()
-    total = sum(c for _, _, c in problem.slots)
-    for i, (_, _, count) in enumerate(problem.slots):
+    total = int(problem.counts.sum())
+    for i, count in enumerate(problem.counts.tolist()):
         g.add_node(("slot", i), demand=-count)
         g.add_edge(("slot", i), "unassigned", key="open", capacity=count, weight=0)
     g.add_node("sink", demand=total)
     g.add_edge("unassigned", "sink", key="open", capacity=total, weight=0)
-    for a, (i, j, cost) in enumerate(problem.arcs):
+    for a, (i, j, cost) in enumerate(problem.arcs.tolist()):
         g.add_edge(("slot", i), ("actor", j), key=a, capacity=1, weight=cost)
-    seg_actor, seg_cost = problem.segments()
+    seg_actor, seg_cost = problem.segments
     for k, (j, cost) in enumerate(zip(seg_actor.tolist(), seg_cost.tolist(), strict=True)):
         g.add_edge(("actor", j), "sink", key=k, capacity=1, weight=cost)
     return g
@@ -127,7 +146,7 @@ def flow_network(problem: FlowProblem) -> nx.MultiDiGraph:
 def _solve_networkx(problem: FlowProblem) -> list[int]:
     _, flow = nx.network_simplex(flow_network(problem))
     chosen = []
-    for a, (i, j, _) in enumerate(problem.arcs):
+    for a, (i, j, _) in enumerate(problem.arcs.tolist()):
         if flow[("slot", i)].get(("actor", j), {}).get(a, 0) > 0:
             chosen.append(a)
     return chosen
@@ -138,10 +157,9 @@ def _solve_ortools(problem: FlowProblem) -> list[int]:
 
     n_slots, n_actors = len(problem.slots), len(problem.actors)
     unassigned, sink = n_slots + n_actors, n_slots + n_actors + 1
-    cand = np.asarray(problem.arcs, dtype=np.int64).reshape(-1, 3)
-    counts = np.asarray([c for _, _, c in problem.slots], dtype=np.int64)
+    cand, counts = problem.arcs, problem.counts
     total = int(counts.sum())
-    seg_actor, seg_cost = problem.segments()
+    seg_actor, seg_cost = problem.segments
     n_arcs = len(cand)
     tails = np.concatenate([cand[:, 0], np.arange(n_slots), [unassigned], n_slots + seg_actor])
     heads = np.concatenate([n_slots + cand[:, 1], np.full(n_slots, unassigned), [sink],
@@ -158,7 +176,7 @@ def _solve_ortools(problem: FlowProblem) -> list[int]:
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"OR-Tools min-cost flow ended with status {status}")
     flows = smcf.flows(np.arange(n_arcs, dtype=np.int32)) if n_arcs else np.zeros(0)
-    return [int(a) for a in np.flatnonzero(flows > 0)]
+    return np.flatnonzero(flows > 0).tolist()
 
 
 def solve_flow(problem: FlowProblem, solver: str = "auto") -> FlowResult:
@@ -178,7 +196,7 @@ def solve_flow(problem: FlowProblem, solver: str = "auto") -> FlowResult:
                              f"unknown solver {solver!r} (known: {', '.join(SOLVERS)})")
     if solver == "auto":
         solver = "networkx" if len(problem.arcs) <= AUTO_NETWORKX_MAX_ARCS else "ortools"
-    if not problem.arcs:
+    if len(problem.arcs) == 0:
         return FlowResult([], 0, solver)
     chosen = _solve_networkx(problem) if solver == "networkx" else _solve_ortools(problem)
     return FlowResult(sorted(chosen), objective(problem, chosen), solver)
@@ -186,11 +204,12 @@ def solve_flow(problem: FlowProblem, solver: str = "auto") -> FlowResult:
 
 def solve_greedy(problem: FlowProblem) -> FlowResult:
     """Baseline: take the cheapest arcs first while slot and actor have room."""
-    left_slot = [c for _, _, c in problem.slots]
-    left_actor = list(problem.capacity)
+    left_slot = problem.counts.tolist()
+    left_actor = problem.capacity.tolist()
     chosen = []
-    for a in sorted(range(len(problem.arcs)), key=lambda a: (problem.arcs[a][2], a)):
-        i, j, cost = problem.arcs[a]
+    arcs = problem.arcs.tolist()
+    for a in np.argsort(problem.arcs[:, 2], kind="stable").tolist():
+        i, j, cost = arcs[a]
         if cost < 0 and left_slot[i] > 0 and left_actor[j] > 0:
             chosen.append(a)
             left_slot[i] -= 1

@@ -266,8 +266,7 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
     objective = 0
     for p, res in zip(flow_problems, flow_results, strict=True):
         objective += res.objective
-        for a in res.chosen:
-            i, j, _ = p.arcs[a]
+        for i, j, _ in p.arcs[res.chosen].tolist():
             nid, role, _ = p.slots[i]
             filled[(nid, role)].append(p.actors[j])
     gap_num = gap_den = 0
@@ -348,9 +347,10 @@ def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
                    ) -> list[FlowProblem]:
     t = m.table_
     return [FlowProblem(slots=[slots[i] for i in members],
-                        arcs=[(i, j, -value) for i, j, value in arcs], actors=actors,
-                        capacity=[max(0, cap_left[a]) for a in actors],
-                        load=[int(t.load[t.position[a]]) for a in actors],
+                        arcs=np.array(arcs, dtype=np.int64).reshape(-1, 3) * [1, 1, -1],
+                        actors=actors,
+                        capacity=np.array([max(0, cap_left[a]) for a in actors], np.int64),
+                        load=t.load[[t.position[a] for a in actors]].astype(np.int64),
                         load_step=opts.load_step)
             for members, actors, arcs in _grouped(slots, cand, idx, prio, prev, opts, score_of)]
 

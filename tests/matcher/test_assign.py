@@ -87,3 +87,17 @@ def test_ortools_reaches_networkx_optimum(p: FlowProblem) -> None:
     greedy = solve_greedy(p)
     check_plan(p, greedy.chosen)
     assert greedy.objective >= ref.objective
+
+
+def test_problem_stores_read_only_arrays_and_pickles() -> None:
+    import pickle
+
+    import numpy as np
+
+    p = FlowProblem([("N1", "volunteer", 2)], [(0, 0, -5), (0, 1, -4)], ["V1", "V2"], [1, 2])
+    assert p.arcs.shape == (2, 3) and p.arcs.dtype == np.int64
+    assert p.load.tolist() == [0, 0] and p.counts.tolist() == [2]
+    with pytest.raises(ValueError, match="read-only"):
+        p.arcs[0, 2] = 0
+    q = pickle.loads(pickle.dumps(p))  # Dask ships problems to workers this way
+    assert solve_flow(q, "ortools").objective == solve_flow(p, "networkx").objective == -9
