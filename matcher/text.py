@@ -25,17 +25,34 @@ _BUILT: dict[str, Any] = {}
 _BUILD_LOCK = threading.Lock()
 _NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
+_CONVERTER: dict[str, Any] = {}
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional characters to simplified (OpenCC ``t2s``, phrase-aware).
+
+    Residents writing from Hong Kong, Taiwan or a phone set to traditional
+    input (獨居, 輪椅, 調解) then meet the simplified lexicon and dictionary.
+    """
+    conv = _CONVERTER.get("t2s")
+    if conv is None:
+        import opencc
+
+        conv = _CONVERTER.setdefault("t2s", opencc.OpenCC("t2s"))
+    return str(conv.convert(text))
 
 
 def normalize_text(text: str) -> str:
-    """Full-width to half-width, lower case, punctuation to single spaces.
+    """Simplified characters, full-width to half-width, lower case, punctuation to single spaces.
 
     Examples
     --------
     >>> normalize_text("老人ＡＢＣ，需要送餐！！  ")
     '老人abc 需要送餐'
+    >>> normalize_text("獨居老人，輪椅壞了")
+    '独居老人 轮椅坏了'
     """
-    t = unicodedata.normalize("NFKC", text).lower()
+    t = _to_simplified(unicodedata.normalize("NFKC", text)).lower()
     t = _NON_WORD.sub(" ", t.replace("_", " "))
     return _SPACES.sub(" ", t).strip()
 

@@ -63,6 +63,15 @@ def test_new_need_record(fitted: Matcher) -> None:
         fitted.suggest(Need("X", "C999", "送饭"))
 
 
+def test_traditional_script_need_gets_the_same_team(fitted: Matcher) -> None:
+    simp = Need("NEW2", "C002", "轮椅坏了，推不动，出门全靠它，孩子在外地")
+    trad = Need("NEW3", "C002", "輪椅壞了，推不動，出門全靠它，孩子在外地")
+    assert fitted.need_context(trad)[1] == fitted.need_context(simp)[1]
+    ids = [{r: [s.actor_id for s in v] for r, v in fitted.suggest(n, k=3).items()}
+           for n in (simp, trad)]
+    assert ids[0] == ids[1] and ids[0]["organization"]
+
+
 def test_suggest_rejects_bad_arguments(fitted: Matcher) -> None:
     with pytest.raises(UnknownNeedError):
         fitted.suggest("N9999")

@@ -10,6 +10,14 @@ def test_normalize_text_full_width_and_punctuation() -> None:
     assert normalize_text("ＡＢＣ１２３，送餐！！\t上门") == "abc123 送餐 上门"
 
 
+def test_traditional_script_reads_like_simplified() -> None:
+    lex = default_lexicon()
+    trad, simp = "鄰居天天吵架，請社區調解；獨居老人輪椅壞了", "邻居天天吵架 请社区调解 独居老人轮椅坏了"
+    assert normalize_text(trad) == simp
+    assert lex.concepts(normalize_text(trad)) == lex.concepts(simp)
+    assert ChineseTokenizer().tokenize(trad) == ChineseTokenizer().tokenize(simp)
+
+
 @pytest.mark.parametrize(
     ("text", "concept"),
     [
