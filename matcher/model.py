@@ -423,7 +423,7 @@ class Matcher(BaseEstimator):
         return sc
 
     def _feasible(self, need: Need, inf: Inference, rows: np.ndarray, role: str,
-                  *, capacity: bool = True) -> np.ndarray:
+                  *, capacity: bool = True, min_mass: float | None = None) -> np.ndarray:
         cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
         mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
                                          for c in self.categories_])
@@ -431,7 +431,8 @@ class Matcher(BaseEstimator):
         return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
                              need_budget=need.budget_yuan, need_category=cat_ix,
                              need_groups=groups, category_mass=mass,
-                             min_mass=self.scoring_.fund_min_confidence, capacity=capacity)
+                             min_mass=(self.scoring_.fund_min_confidence if min_mass is None
+                                       else min_mass), capacity=capacity)
 
     @staticmethod
     def _top(rows: np.ndarray, scores: np.ndarray, ids: list[str], k: int) -> list[int]:
@@ -473,11 +474,7 @@ class Matcher(BaseEstimator):
         """
         rec, inf, _, _ = self.need_context(need)
         t = self.table_
-        path = community_path(self.dataset_.communities[rec.community_id])
-        keys = [key for key in need_range_keys(role, path) if key in t.ranges]
-        rows = (np.concatenate([np.arange(*t.ranges[key]) for key in keys]) if keys
-                else np.zeros(0, dtype=np.int64))
-        rows = rows[t.active[rows]]
+        rows = self._active_in_scope(rec, role)
         if len(rows) == 0:
             return "no_actor_in_scope"
         nm = slot_mask(rec.time_slots)
@@ -492,6 +489,33 @@ class Matcher(BaseEstimator):
                 return "no_fund_admits"
             return "funds_exhausted"
         return "all_at_capacity"
+
+    def _active_in_scope(self, need: Need, role: str) -> np.ndarray:
+        """Table rows of the active actors of ``role`` whose scope covers the need."""
+        t = self.table_
+        path = community_path(self.dataset_.communities[need.community_id])
+        keys = [key for key in need_range_keys(role, path) if key in t.ranges]
+        rows = (np.concatenate([np.arange(*t.ranges[key]) for key in keys]) if keys
+                else np.zeros(0, dtype=np.int64))
+        return rows[t.active[rows]]
+
+    def unconfirmed_funds(self, need: str | Need) -> list[tuple[str, str, float]]:
+        """Funds withheld only because the need's category is inferred, not confirmed.
+
+        A fund restricted to the inferred category that passes every other
+        check (scope, groups, budget) is not suggested while the inference is
+        unsure (below ``fund_min_confidence``). Returned as ``(fund id, the
+        inferred category, its confidence)`` so staff can confirm the category
+        and get the fund. Empty when the category was given.
+        """
+        rec, inf, _, _ = self.need_context(need)
+        if rec.category or "fund" not in rec.roles:
+            return []
+        rows = self._active_in_scope(rec, "fund")
+        held = (self._feasible(rec, inf, rows, "fund", min_mass=0.0)
+                & ~self._feasible(rec, inf, rows, "fund"))
+        ids = self.table_.ids
+        return sorted((ids[r], inf.category, inf.category_confidence) for r in rows[held])
 
     def _components(self, need: Need, inf: Inference, cos: np.ndarray, tokens: list[str],
                     rows: np.ndarray, role: str, sc: _Scope,

@@ -132,6 +132,15 @@ class SuggestionOut(BaseModel):
     remaining: float | None = None
 
 
+class UnconfirmedFundOut(BaseModel):
+    """A fund withheld only because the need's category is inferred, not confirmed."""
+
+    actor_id: str
+    name: str
+    category: str
+    confidence: float
+
+
 class SuggestionsOut(BaseModel):
     need_id: str
     model_version: str
@@ -139,6 +148,9 @@ class SuggestionsOut(BaseModel):
     groups: list[str]
     suggestions: dict[str, list[SuggestionOut]]
     unserved_reasons: dict[str, str] = Field(default_factory=dict)
+    unconfirmed_funds: list[UnconfirmedFundOut] = Field(
+        default_factory=list,
+        description="确认需求类别后即可推荐的资金（推断类别把握不足时暂不推荐）")
 
 
 class DecisionIn(_In):

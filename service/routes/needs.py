@@ -37,6 +37,7 @@ from ..schemas import (
     Page,
     SuggestionOut,
     SuggestionsOut,
+    UnconfirmedFundOut,
 )
 
 router = APIRouter(prefix="/needs", tags=["needs"])
@@ -257,9 +258,13 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
             out[role] = [_suggestion(m, x, role) for x in keep]
             if not keep:
                 why[role] = m.unserved_reason(rec, role)
+        pending = [UnconfirmedFundOut(actor_id=fid, name=m.dataset_.actors[fid].name,
+                                      category=cat, confidence=conf)
+                   for fid, cat, conf in m.unconfirmed_funds(rec) if ("fund", fid) not in rejected]
         version = cache.model_version()
     body = SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
-                          groups=list(inf.groups), suggestions=out, unserved_reasons=why)
+                          groups=list(inf.groups), suggestions=out, unserved_reasons=why,
+                          unconfirmed_funds=pending)
     # already a validated model: serialise once, skipping FastAPI's second validation
     return Response(body.model_dump_json(), media_type="application/json")
 

@@ -203,7 +203,7 @@ async function renderNeed(id) {
   const cat = n.category || n.inferred_category;
   const groups = n.target_groups.length ? n.target_groups : n.inferred_groups;
   const held = n.assignments.filter((a) => ["accepted", "in_service", "completed"].includes(a.status));
-  let sugg = { suggestions: {}, unserved_reasons: {} };
+  let sugg = { suggestions: {}, unserved_reasons: {}, unconfirmed_funds: [] };
   // the top five as cards; every other feasible actor, best first, for the override box
   try { sugg = await api(`/needs/${encodeURIComponent(id)}/suggestions?k=30`); } catch (e) { toast(e.message, true); }
   const roles = n.roles.map((role) => {
@@ -211,6 +211,11 @@ async function renderNeed(id) {
     const feasible = sugg.suggestions[role] || [];
     const items = feasible.slice(0, 5);
     const why = sugg.unserved_reasons[role];
+    const pending = role === "fund" ? sugg.unconfirmed_funds || [] : [];
+    // funds withheld only because the category is inferred: name them, offer to confirm
+    const pendingHtml = pending.length ? `<p class="hint" data-pending-funds>${pending.map((f) => `${esc(f.name)}（${esc(f.actor_id)}）`).join("、")}
+      限定资助「${esc(label.category(pending[0].category))}」；本需求的类别是系统推断的（置信度 ${pending[0].confidence.toFixed(2)}），确认后即可推荐。
+      ${canWrite ? `<button type="button" class="secondary" data-act="confirm-category" data-category="${esc(pending[0].category)}">确认类别为「${esc(label.category(pending[0].category))}」</button>` : ""}</p>` : "";
     const heldHtml = mine.map((a) => `<p><span class="badge ok">${esc(label.astatus(a.status))}</span> ${esc(a.actor_name)}（${esc(a.actor_id)}）
       ${canWrite && a.status === "accepted" ? `<button type="button" class="secondary" data-act="start" data-id="${a.id}">开始服务</button>` : ""}
       ${canWrite && ["accepted", "in_service"].includes(a.status) ? `<button type="button" class="secondary" data-act="complete" data-id="${a.id}">办结</button>` : ""}</p>`).join("");
@@ -219,6 +224,7 @@ async function renderNeed(id) {
       ${heldHtml}
       ${items.map((s) => suggestionCard(n.need_id, role, s, canWrite)).join("") ||
         `<p class="muted">没有满足硬性条件的资源${why ? "：" + esc(label.reason(why)) : ""}</p>`}
+      ${pendingHtml}
       ${canWrite ? `<div class="actions"><input type="text" list="actors-${role}" placeholder="改派：资源编号或名称" aria-label="改派${esc(label.role(role))}的资源编号" data-override="${role}">
         <datalist id="actors-${role}">${feasible.slice(5).map((a) => `<option value="${esc(a.actor_id)}">${esc(a.name)}（得分 ${a.score.toFixed(2)}）</option>`).join("")}</datalist>
         <button type="button" class="secondary" data-act="override" data-role="${role}">改派</button></div>` : ""}
@@ -254,6 +260,15 @@ async function onNeedAction(ev) {
   if (!b) return;
   const needId = $("#need-detail").dataset.need;
   const act = b.dataset.act;
+  if (act === "confirm-category") {
+    b.disabled = true;
+    try {
+      await api("/needs/" + encodeURIComponent(needId), { method: "PATCH", body: { category: b.dataset.category } });
+      toast("已确认类别");
+      await renderNeed(needId);
+    } catch (e) { toast(e.message, true); b.disabled = false; }
+    return;
+  }
   const body = { action: act };
   if (b.dataset.id) body.assignment_id = Number(b.dataset.id);
   else { body.role = b.dataset.role; body.actor_id = b.dataset.actor; }

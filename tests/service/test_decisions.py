@@ -22,6 +22,19 @@ def test_suggestions_per_role_with_reasons_breakdown_and_checks(client: TestClie
     assert "F002" not in {s["actor_id"] for s in body["suggestions"]["fund"]}
 
 
+def test_fund_awaiting_a_confirmed_category_is_named(client: TestClient, keys: Keys) -> None:
+    body = _suggest(client, keys)
+    assert [(f["actor_id"], f["name"], f["category"]) for f in body["unconfirmed_funds"]] == [
+        ("F001", "西湖区银龄慈善基金", "elderly_care")]
+    assert "F001" not in {s["actor_id"] for s in body["suggestions"]["fund"]}
+    r = client.patch("/api/v1/needs/N0001", headers=keys.h("station"),
+                     json={"category": "elderly_care"})
+    assert r.status_code == 200, r.text
+    body = _suggest(client, keys)
+    assert body["unconfirmed_funds"] == []
+    assert "F001" in {s["actor_id"] for s in body["suggestions"]["fund"]}
+
+
 def test_accept_then_start_then_complete(client: TestClient, keys: Keys) -> None:
     h = keys.h("station")
     sw = _suggest(client, keys)["suggestions"]["social_worker"][0]["actor_id"]

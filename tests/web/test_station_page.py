@@ -28,7 +28,6 @@ def test_open_a_need_and_accept_a_suggestion(page: Any, site: Site) -> None:
     page.click("a[href='#need/N0001']")
     section = page.locator("section[aria-label='社会工作者']")
     section.locator(".sugg").first.wait_for()
-    assert "理由" not in section.inner_text() or True
     first = section.locator(".sugg").first
     assert first.locator("li").count() >= 1  # reasons in plain Chinese
     name = first.locator(".head strong").inner_text()
@@ -152,3 +151,18 @@ def test_override_with_another_actor_from_the_list(page: Any, site: Site) -> Non
     page.locator("button[data-act=override][data-role=organization]").click()
     page.wait_for_selector("section[aria-label='社会组织'] .badge.ok")
     assert choice in page.inner_text("section[aria-label='社会组织']")
+
+
+def test_confirm_an_inferred_category_to_get_the_withheld_fund(page: Any, site: Site) -> None:
+    sign_in(page, site, site.station)
+    page.goto(site.url + "/#need/N0001")
+    hint = page.locator("section[aria-label='社会慈善资源'] [data-pending-funds]")
+    hint.wait_for()
+    assert "F001" in hint.inner_text() and "系统推断" in hint.inner_text()
+    cards = page.locator("section[aria-label='社会慈善资源'] .sugg")
+    assert "F001" not in " ".join(cards.all_inner_texts())
+    shot(page, "12-fund-awaiting-category")
+    hint.locator("button[data-act=confirm-category]").click()
+    page.wait_for_selector("section[aria-label='社会慈善资源'] .sugg:has-text('F001')")
+    assert page.locator("section[aria-label='社会慈善资源'] [data-pending-funds]").count() == 0
+    shot(page, "13-fund-after-confirming-category")
