@@ -268,6 +268,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 a = ds.actors[s.actor_id]
                 print(f"    {s.actor_id} {a.name}  得分 {s.score:.2f}")
                 print(f"      理由：{'；'.join(s.reasons)}")
+            if role == "fund":
+                pending = m.unconfirmed_funds(nid)
+                if pending:
+                    names = "、".join(f"{fid} {ds.actors[fid].name}" for fid, _, _ in pending)
+                    print(f"    确认类别为「{m.taxonomy_.zh(inf.category)}」后可推荐：{names}")
     return 0
 
 

@@ -90,6 +90,7 @@ def test_generate_and_evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_demo_prints_explained_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo", "--limit", "1", "--k", "1")
     assert code == 0 and "【需求 N0001】" in out and "理由" in out
+    assert "确认类别为「养老服务」后可推荐：F001" in out  # withheld on an unsure inference
 
 
 def test_bad_k_is_a_usage_error(sample_path: Path) -> None:
