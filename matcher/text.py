@@ -7,6 +7,7 @@ tokenizer is never touched.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -25,21 +26,20 @@ _BUILT: dict[str, Any] = {}
 _BUILD_LOCK = threading.Lock()
 _NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
-_CONVERTER: dict[str, Any] = {}
+
+
+@functools.cache
+def _t2s() -> Any:
+    """OpenCC's phrase-aware traditional → simplified converter, built once."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 def _to_simplified(text: str) -> str:
-    """Traditional characters to simplified (OpenCC ``t2s``, phrase-aware).
-
-    Residents writing from Hong Kong, Taiwan or a phone set to traditional
-    input (獨居, 輪椅, 調解) then meet the simplified lexicon and dictionary.
-    """
-    conv = _CONVERTER.get("t2s")
-    if conv is None:
-        import opencc
-
-        conv = _CONVERTER.setdefault("t2s", opencc.OpenCC("t2s"))
-    return str(conv.convert(text))
+    """Residents writing from Hong Kong, Taiwan or a phone set to traditional
+    input (獨居, 輪椅, 調解) then meet the simplified lexicon and dictionary."""
+    return str(_t2s().convert(text))
 
 
 def normalize_text(text: str) -> str:
