@@ -2,7 +2,9 @@
 
 ``load_dataset`` reads ``communities.csv``, ``needs.csv``, ``actors.csv``
 and, when present, ``feedback.csv``, ``assignments.csv`` and ``taxonomy.csv``.
-Import is all-or-nothing: any bad row raises :class:`DataError` listing every
+Every cell of every column is held to the limits of :mod:`matcher.limits`
+(the columns the engine ignores too, such as a need's ``contact_phone``), the
+same limits the service's API applies. Import is all-or-nothing: any bad row raises :class:`DataError` listing every
 problem, unless ``skip_bad_rows=True``, which drops those rows (and rows that
 depend on them) and reports them in ``LoadReport.skipped``.
 """
@@ -10,13 +12,14 @@ depend on them) and reports them in ``LoadReport.skipped``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from .csvio import Table, read_table, split_list
 from .errors import DataError, DatasetError, RowError
+from .limits import max_chars
 from .records import (
     CERTIFICATIONS,
     DEFAULT_CAPACITY,
@@ -36,7 +39,9 @@ from .taxonomy import Taxonomy, default_taxonomy
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_TEXT_CHARS", "LoadReport", "load_dataset"]
 
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_TEXT_CHARS = 2000
+#: kept for callers of the old constant; the limits live in :mod:`matcher.limits`
+MAX_TEXT_CHARS = max_chars("needs", "text")
+_EXTRA = "\x00extra"  # read_table's marker of a row with more cells than the header
 
 _REQUIRED = {
     "communities.csv": ("community_id", "name", "street", "district"),
@@ -58,24 +63,40 @@ class LoadReport:
     skipped: list[RowError] = field(default_factory=list)
 
 
-class _Row:
-    """Cell accessors for one row that record errors instead of raising."""
+def _limits(table: str, t: Table) -> dict[str, int]:
+    """Each column's limit for the rows of ``t`` (looked up once per file, not per cell)."""
+    return {c: max_chars(table, c) for c in t.header if c}
 
-    def __init__(self, file: str, line: int, cells: dict[str, str], tax: Taxonomy) -> None:
-        self.file, self.line, self.cells, self.tax = file, line, cells, tax
-        self.errors: list[RowError] = []
+
+def _length_errors(file: str, limits: Mapping[str, int], line: int,
+                   cells: Mapping[str, str]) -> list[RowError]:
+    """One error per cell longer than its column's limit (the value is not echoed)."""
+    return [RowError(file, line, col, f"{col} 过长（{len(v)} 字，上限 {limits[col]} 字）",
+                     f"{col} too long ({len(v)} chars, limit {limits[col]})")
+            for col, v in cells.items() if col in limits and len(v) > limits[col]]
+
+
+class _Row:
+    """Cell accessors for one row that record errors instead of raising.
+
+    Cells over their length limit are reported once, here, and then read as
+    blank, so no other check reports (or echoes) them again.
+    """
+
+    def __init__(self, file: str, limits: Mapping[str, int], line: int, cells: dict[str, str],
+                 tax: Taxonomy) -> None:
+        self.file, self.line, self.tax = file, line, tax
+        self.errors = _length_errors(file, limits, line, cells)
+        self.too_long = {e.column for e in self.errors}
+        self.cells = {c: ("" if c in self.too_long else v) for c, v in cells.items()}
 
     def err(self, column: str, zh: str, en: str) -> None:
         self.errors.append(RowError(self.file, self.line, column, zh, en))
 
-    def text(self, col: str, *, required: bool = False, max_chars: int = 200) -> str:
+    def text(self, col: str, *, required: bool = False) -> str:
         v = self.cells.get(col, "")
-        if required and not v:
+        if required and not v and col not in self.too_long:
             self.err(col, f"必填列 {col} 为空", f"required column {col} is empty")
-        elif len(v) > max_chars:
-            self.err(col, f"{col} 过长（{len(v)} 字，上限 {max_chars} 字）",
-                     f"{col} too long ({len(v)} chars, limit {max_chars})")
-            v = v[:max_chars]
         return v
 
     def number(self, col: str, default: float, *, integer: bool, lo: float | None = None,
@@ -150,8 +171,9 @@ def _check_header(table: Table, kind: str) -> list[RowError]:
 
 def _parse_communities(t: Table, tax: Taxonomy, errs: list[RowError]) -> dict[str, Community]:
     out: dict[str, Community] = {}
+    limits = _limits("communities", t)
     for line, cells in t.rows:
-        r = _Row(t.name, line, cells, tax)
+        r = _Row(t.name, limits, line, cells, tax)
         cid = r.text("community_id", required=True)
         if cid in out:
             r.err("community_id", f"community_id 重复：{cid}", f"duplicate community_id {cid!r}")
@@ -188,8 +210,9 @@ def _parse_created(r: _Row) -> str:
 def _parse_needs(t: Table, tax: Taxonomy, communities: dict[str, Community],
                  errs: list[RowError]) -> dict[str, Need]:
     out: dict[str, Need] = {}
+    limits = _limits("needs", t)
     for line, cells in t.rows:
-        r = _Row(t.name, line, cells, tax)
+        r = _Row(t.name, limits, line, cells, tax)
         nid = r.text("need_id", required=True)
         if nid in out:
             r.err("need_id", f"need_id 重复：{nid}", f"duplicate need_id {nid!r}")
@@ -197,7 +220,7 @@ def _parse_needs(t: Table, tax: Taxonomy, communities: dict[str, Community],
         if cid and cid not in communities:
             r.err("community_id", f"社区 {cid} 不在 communities.csv 中",
                   f"community {cid!r} is not in communities.csv")
-        text = r.text("text", required=True, max_chars=MAX_TEXT_CHARS)
+        text = r.text("text", required=True)
         cat_cell = r.cells.get("category", "")
         category = ""
         if cat_cell:
@@ -252,22 +275,25 @@ def _normalise_cert(kind: str, v: str) -> str:
 def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
                   errs: list[RowError]) -> dict[str, Actor]:
     out: dict[str, Actor] = {}
+    limits = _limits("actors", t)
     for line, cells in t.rows:
-        r = _Row(t.name, line, cells, tax)
+        r = _Row(t.name, limits, line, cells, tax)
         aid = r.text("actor_id", required=True)
         if aid in out:
             r.err("actor_id", f"actor_id 重复：{aid}", f"duplicate actor_id {aid!r}")
         kind_cell = r.cells.get("kind", "")
         kind = tax.resolve_role(kind_cell) if kind_cell else None
         if kind is None:
-            r.err("kind", f"kind 的值“{kind_cell}”不在取值范围内：{'、'.join(ROLES)}",
-                  f"kind: {kind_cell!r} is not one of {', '.join(ROLES)}")
+            if "kind" not in r.too_long:
+                r.err("kind", f"kind 的值“{kind_cell}”不在取值范围内：{'、'.join(ROLES)}",
+                      f"kind: {kind_cell!r} is not one of {', '.join(ROLES)}")
             kind = "organization"
         cid = r.text("community_id")
         if cid and cid not in communities:
             r.err("community_id", f"社区 {cid} 不在 communities.csv 中",
                   f"community {cid!r} is not in communities.csv")
-        if kind == "fund" and not r.cells.get("budget_yuan"):
+        if (kind == "fund" and not r.cells.get("budget_yuan")
+                and "budget_yuan" not in r.too_long):
             r.err("budget_yuan", "慈善资源（fund）必须填写 budget_yuan",
                   "budget_yuan is required for a fund")
         cert = _normalise_cert(kind, r.cells.get("certification", ""))
@@ -289,7 +315,7 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
             actor_id=aid,
             kind=kind,
             name=r.text("name", required=True),
-            text=r.text("text", required=True, max_chars=MAX_TEXT_CHARS),
+            text=r.text("text", required=True),
             community_id=cid,
             street=r.text("street"),
             district=r.text("district"),
@@ -314,8 +340,9 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
 
 def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError]) -> list[Feedback]:
     out = []
+    limits = _limits("feedback", t)
     for line, cells in t.rows:
-        r = _Row(t.name, line, cells, tax)
+        r = _Row(t.name, limits, line, cells, tax)
         sat = r.number("satisfaction", 0, integer=True, lo=1, hi=5)
         fb = Feedback(
             need_id=r.text("need_id", required=True),
@@ -331,8 +358,14 @@ def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError]) -> list[Feedb
     return out
 
 
+def _no_rows(name: str) -> RowError:
+    return RowError(name, 0, "", f"{name} 只有表头，没有数据（0 行），未导入任何记录",
+                    f"{name} has a header but no data (0 rows); nothing was imported")
+
+
 def _read(folder: Path, name: str, max_bytes: int, required: bool,
-          errs: list[RowError], kind: str | None = None) -> Table | None:
+          errs: list[RowError], kind: str | None = None,
+          allow_empty: Collection[str] = ()) -> Table | None:
     path = folder / name
     if not path.exists():
         if required:
@@ -345,8 +378,12 @@ def _read(folder: Path, name: str, max_bytes: int, required: bool,
         errs.extend(header_errs)
         if header_errs:
             return None
+        # `wushe match` writes a header-only assignments.csv when nothing was assigned
+        if not table.rows and (kind or name) != "assignments.csv" and name not in allow_empty:
+            errs.append(_no_rows(name))
+            return None
         for line, cells in table.rows:
-            if "\x00extra" in cells:
+            if _EXTRA in cells:
                 errs.append(RowError(name, line, "", "该行的列数多于表头",
                                      "row has more cells than the header"))
     return table
@@ -361,10 +398,17 @@ def _extra_taxonomy(folder: Path, max_bytes: int, tax: Taxonomy,
     errs.extend(problems)
     if table is None:
         return tax
+    if not table.rows:
+        errs.append(_no_rows(path.name))
+        return tax
     extra: dict[str, str] = {}
+    limits = _limits("taxonomy", table)
     for line, cells in table.rows:
         code, zh = cells.get("code", ""), cells.get("zh", "")
-        if not code or not zh:
+        too_long = _length_errors(path.name, limits, line, cells)
+        if too_long:
+            errs.extend(too_long)
+        elif not code or not zh:
             errs.append(RowError(path.name, line, "code", "taxonomy.csv 需要 code 与 zh 两列",
                                  "taxonomy.csv needs both code and zh"))
         else:
@@ -375,7 +419,8 @@ def _extra_taxonomy(folder: Path, max_bytes: int, tax: Taxonomy,
 def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                  report: LoadReport | None = None,
-                 assignments: str | Path | None = None) -> Dataset:
+                 assignments: str | Path | None = None,
+                 allow_empty: Collection[str] = ()) -> Dataset:
     """Read and validate a dataset folder.
 
     Parameters
@@ -391,6 +436,10 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     assignments : str or Path, optional
         The previous run's ``assignments.csv`` to take actors' current load
         from, instead of the one in the folder.
+    allow_empty : collection of str, default ()
+        File names (``"needs.csv"``) that may hold a header and no rows. Any
+        other list with no rows is an error (a station's export gone wrong);
+        ``assignments.csv`` may always be empty.
 
     Returns
     -------
@@ -420,7 +469,8 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     tax = _extra_taxonomy(folder, max_file_bytes, default_taxonomy(), fatal)
     tables = {
         name: _read(folder, name, max_file_bytes, name in ("communities.csv", "needs.csv",
-                                                           "actors.csv"), fatal)
+                                                           "actors.csv"), fatal,
+                    allow_empty=allow_empty)
         for name in ("communities.csv", "needs.csv", "actors.csv", "feedback.csv")
     }
     if assignments is not None:
@@ -472,7 +522,12 @@ def _parse_load(t: Table | None, needs: dict[str, Need], actors: dict[str, Actor
     load: dict[str, int] = {}
     if t is None:
         return load
+    limits = _limits("assignments", t)
     for line, cells in t.rows:
+        too_long = _length_errors(t.name, limits, line, cells)
+        if too_long:
+            errs.extend(too_long)
+            continue
         nid, aid, role = cells.get("need_id", ""), cells.get("actor_id", ""), cells.get("role", "")
         if role not in ROLES:
             errs.append(RowError(t.name, line, "role", f"role 的值“{role}”无效", f"invalid role {role!r}"))

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .constraints import ActorContext, NeedContext, violations
-from .csvio import decode_bytes
+from .csvio import decode_bytes, safe_cell, unescape_cell
 from .errors import DatasetError
 from .geo import Places, community_path
 from .records import ROLES, Dataset
@@ -68,7 +68,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
             rel = int(row["relevance"])
             if not 0 <= rel <= 3:
                 raise ValueError(rel)
-            out[row["need_id"]][row["actor_id"]] = rel
+            out[unescape_cell(row["need_id"])][unescape_cell(row["actor_id"])] = rel
         except (KeyError, ValueError, TypeError) as exc:
             raise DatasetError(f"{p.name} 第 {line} 行：需要 need_id, actor_id, relevance(0–3)",
                                f"{p.name} line {line}: need need_id, actor_id, relevance 0-3"
@@ -158,7 +158,7 @@ def write_qrels(path: str | Path, rows: list[tuple[str, str, int]]) -> None:
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["need_id", "actor_id", "relevance"])
-        w.writerows(rows)
+        w.writerows((safe_cell(nid), safe_cell(aid), rel) for nid, aid, rel in rows)
 
 
 class _Baseline:

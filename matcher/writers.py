@@ -1,7 +1,9 @@
 """Writers for the contract's outputs: suggestions JSONL, assignments CSV.
 
 Files are written to a temporary name and renamed, so a reader never sees a
-half-written file; output is byte-identical for the same input.
+half-written file; output is byte-identical for the same input. CSV cells a
+spreadsheet would run as a formula get a leading ``'`` (:func:`safe_cell`),
+which the reader drops again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from .csvio import safe_cell
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -80,7 +84,7 @@ def _write_csv(fh: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, 
     w.writerow(columns)
     n = 0
     for r in rows:
-        w.writerow(["" if r.get(c) is None else r[c] for c in columns])
+        w.writerow(["" if r.get(c) is None else safe_cell(str(r[c])) for c in columns])
         n += 1
     return n
 

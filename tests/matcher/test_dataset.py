@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 from matcher import DataError, DatasetError, LoadReport, load_dataset
+from matcher.csvio import safe_cell
+from matcher.limits import FIELD_LIMITS, max_chars
 from tests.conftest import COMMUNITIES
 
 NEED = {"need_id": "007", "community_id": "C1", "text": "我爸82岁，想找人送饭"}
@@ -58,6 +60,13 @@ def test_lists_chinese_aliases_and_unknown_columns(make_dataset: Callable[..., P
         ("actors", {**ACTOR, "kind": "fund", "budget_yuan": ""}, "budget_yuan", "required"),
         ("actors", {**ACTOR, "active": "maybe"}, "active", "true or false"),
         ("actors", {**ACTOR, "lat": "99"}, "lat", "out of range"),
+        # columns the engine ignores but the service stores: same limits as the API
+        ("needs", {**NEED, "contact_phone": "1" * 10_000}, "contact_phone", "limit 40"),
+        ("needs", {**NEED, "contact_name": "王" * 101}, "contact_name", "limit 100"),
+        ("needs", {**NEED, "id_number": "3" * 41}, "id_number", "limit 40"),
+        ("actors", {**ACTOR, "contact_phone": "1" * 10_000}, "contact_phone", "limit 40"),
+        ("actors", {**ACTOR, "备注": "长" * 201}, "备注", "limit 200"),
+        ("needs", {**NEED, "urgency": "1" * 201}, "urgency", "too long"),
     ],
 )
 def test_bad_cell_names_file_line_column(make_dataset: Callable[..., Path], file: str,
@@ -98,7 +107,7 @@ def test_wrong_header_empty_and_missing(make_dataset: Callable[..., Path], tmp_p
 
 def test_file_size_limit(make_dataset: Callable[..., Path]) -> None:
     folder = make_dataset(COMMUNITIES, [NEED], [ACTOR])
-    with pytest.raises(DataError, match="file too large"):
+    with pytest.raises(DataError, match=r"communities\.csv is too large"):
         load_dataset(folder, max_file_bytes=50)
 
 
@@ -111,3 +120,67 @@ def test_ambiguous_street_is_an_error(make_dataset: Callable[..., Path]) -> None
     assert info.value.errors[0].column == "street"
     ok = {**actor, "district": "西湖区"}
     assert load_dataset(make_dataset(comms, [NEED], [ok])).actors["V1"].district == "西湖区"
+
+
+def test_text_limits_come_from_limits_module(make_dataset: Callable[..., Path],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ok = {**NEED, "text": "长" * max_chars("needs", "text"),
+          "contact_phone": "1" * max_chars("needs", "contact_phone")}
+    assert len(load_dataset(make_dataset(COMMUNITIES, [ok], [ACTOR])).needs["007"].text) == 2000
+    monkeypatch.setitem(FIELD_LIMITS["actors"], "name", 2)
+    with pytest.raises(DataError, match=r"name too long \(3 chars, limit 2\)"):
+        load_dataset(make_dataset(COMMUNITIES, [NEED], [ACTOR]))
+
+
+def test_long_cells_in_every_column_are_each_reported_once(
+        make_dataset: Callable[..., Path]) -> None:
+    cols = ("need_id", "community_id", "text", "category", "target_groups", "urgency",
+            "beneficiaries", "roles", "volunteers_needed", "budget_yuan", "time_slots",
+            "created_at", "status", "lat", "lon", "contact_name", "contact_phone", "id_number")
+    long_row = {c: "长" * 10_000 for c in cols}
+    with pytest.raises(DataError) as info:
+        load_dataset(make_dataset(COMMUNITIES, [{**NEED, "need_id": "N0"}, long_row], [ACTOR]))
+    errs = info.value.errors
+    assert sorted(e.column for e in errs) == sorted(cols)
+    assert all(e.line == 3 and "too long" in e.en and "过长" in e.zh for e in errs)
+    assert all(len(e.zh) < 200 and len(e.en) < 200 for e in errs)  # the cell is not echoed
+
+
+@pytest.mark.parametrize("name", ["communities.csv", "needs.csv", "actors.csv", "feedback.csv"])
+def test_header_only_file_is_an_error_naming_it(sample_copy: Path, name: str) -> None:
+    path = sample_copy / name
+    path.write_text(path.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
+    with pytest.raises(DataError) as info:
+        load_dataset(sample_copy)
+    err = info.value.errors[0]
+    assert err.file == name and name in err.zh and "0 行" in err.zh and "0 rows" in err.en
+
+
+def test_header_only_assignments_and_allowed_lists_load(sample_copy: Path) -> None:
+    # `wushe match` writes a header-only assignments.csv when nothing was assigned
+    (sample_copy / "assignments.csv").write_text("need_id,role,actor_id,score,run_id\n", "utf-8")
+    assert load_dataset(sample_copy).load == {}
+    (sample_copy / "feedback.csv").write_text("need_id,actor_id,outcome\n", "utf-8")
+    assert load_dataset(sample_copy, allow_empty={"feedback.csv"}).feedback == ()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_formula_prefix_is_undone_on_load(make_dataset: Callable[..., Path],
+                                          encoding: str) -> None:
+    texts = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0"]
+    needs = [{**NEED, "need_id": f"N{i}", "text": safe_cell(t), "contact_phone": safe_cell("+86")}
+             for i, t in enumerate(texts)]
+    ds = load_dataset(make_dataset(COMMUNITIES, needs, [ACTOR], encoding=encoding))
+    assert [ds.needs[f"N{i}"].text for i in range(2)] == texts
+
+
+def test_unterminated_quote_loads_nothing(sample_copy: Path) -> None:
+    path = sample_copy / "needs.csv"
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    lines[20] = lines[20].replace(",C", ',"C', 1)
+    path.write_text("".join(lines), "utf-8")
+    with pytest.raises(DataError) as info:
+        load_dataset(sample_copy)
+    err = info.value.errors[0]
+    assert (err.file, err.line, err.column) == ("needs.csv", 21, "community_id")
+    assert "unterminated quote" in err.en
