@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     from .db import is_empty, make_engine, migrate, sessions
-    from .seed import bootstrap
+    from .seed import bootstrap, hand_over_keys
 
     engine = make_engine(settings.database_url)
     migrate(engine)  # once, before the workers race to it; so is the first-start seeding
-    for line in bootstrap(sessions(engine), settings, first_start=is_empty(engine)):
-        print(line, file=sys.stderr)
+    hand_over_keys(bootstrap(sessions(engine), settings, first_start=is_empty(engine)),
+                   settings, sys.stderr)
     engine.dispose()
     os.environ["WUSHE_DATABASE_URL"] = settings.database_url
     uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
@@ -76,7 +77,7 @@ def cmd_rematch(args: argparse.Namespace) -> int:
     from matcher.report import render_summary
     from matcher.taxonomy import default_taxonomy
 
-    from .runs import RunBusy, acquire, execute_run
+    from .runs import RunBusy, acquire, beat_interval, execute_run
 
     settings = _settings(args)
     factory = _factory(args)
@@ -87,7 +88,8 @@ def cmd_rematch(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     opts = MatchOptions(solver=args.solver, candidates=args.candidates, workers=args.workers,
                         scheduler=args.scheduler)
-    summary = execute_run(factory, run_id, options=opts)
+    summary = execute_run(factory, run_id, options=opts,
+                          beat_every=beat_interval(settings.lock_stale_seconds))
     print(render_summary(summary, default_taxonomy()))
     print(f"匹配任务 {run_id} 已写入数据库 / run {run_id} written", file=sys.stderr)
     return 0
@@ -103,6 +105,69 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         record(s, "cli", "key.create", "key", key[:10], {"role": args.role,
                                                         "station_id": args.station})
     print(key)
+    return 0
+
+
+_KEY_COLUMNS = ("前缀 prefix", "角色 role", "社工站 station", "标签 label",
+                "创建 created (UTC)", "停用 revoked (UTC)")
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(_width(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    return "\n".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths,
+                                                                                  strict=True))
+                     .rstrip() for r in (header, *rows))
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    import json
+
+    from .auth import list_keys
+
+    with _factory(args)() as s:
+        keys = list_keys(s)
+    if args.json:
+        print(json.dumps([{"prefix": k.prefix, "role": k.role, "station_id": k.station_id,
+                           "label": k.label, "created_at": k.created_at.isoformat(),
+                           "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                          for k in keys], ensure_ascii=False, indent=2))
+        return 0
+    if not keys:
+        print("还没有密钥 / no keys yet", file=sys.stderr)
+        return 0
+
+    print(_table(_KEY_COLUMNS, [(k.prefix, k.role, k.station_id or "-", k.label or "-",
+                                 _at(k.created_at), _at(k.revoked_at)) for k in keys]))
+    return 0
+
+
+def _at(when: datetime | None) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S}" if when is not None else "-"
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from .audit import record
+    from .auth import revoke_key
+
+    factory = _factory(args)
+    with factory() as s, s.begin():
+        info, revoked_now = revoke_key(s, args.prefix)
+        if revoked_now:
+            record(s, "cli", "key.revoke", "key", info.prefix, {"role": info.role,
+                                                                "station_id": info.station_id})
+    who = f"{info.role} {info.station_id or ''}".strip()
+    if not revoked_now:
+        print(f"密钥 {info.prefix}（{who}）已于 {_at(info.revoked_at)} UTC 停用，无需再次停用 / "
+              f"key {info.prefix} ({who}) was already revoked at {_at(info.revoked_at)} UTC")
+        return 0
+    print(f"已停用密钥 {info.prefix}（{who}）；运行中的服务最迟 10 秒后拒绝它 / "
+          f"revoked key {info.prefix} ({who}); running services refuse it within 10 s")
     return 0
 
 
@@ -152,6 +217,14 @@ def register(sub: Any) -> None:
     kp.add_argument("--label", default="")
     db_arg(kp)
     kp.set_defaults(func=cmd_keys_create)
+    kp = ksub.add_parser("list", help="list keys by prefix (never the keys themselves)")
+    kp.add_argument("--json", action="store_true", help="JSON for scripts instead of a table")
+    db_arg(kp)
+    kp.set_defaults(func=cmd_keys_list)
+    kp = ksub.add_parser("revoke", help="revoke the key with this prefix (from keys list)")
+    kp.add_argument("prefix", help="the 10-character prefix shown by wushe keys list")
+    db_arg(kp)
+    kp.set_defaults(func=cmd_keys_revoke)
 
     sp = sub.add_parser("import", help="import a dataset folder into the service's database")
     sp.add_argument("--data", required=True)

@@ -72,8 +72,9 @@ def make_app(url: str, **kw: object) -> FastAPI:
 
 
 @pytest.fixture
-def app(db_url: str) -> FastAPI:
-    return make_app(db_url)
+def app(db_url: str, tmp_path: Path) -> FastAPI:
+    # first-start keys are written there (stderr is no terminal under pytest)
+    return make_app(db_url, first_start_keys_file=str(tmp_path / "first-start-keys.txt"))
 
 
 @pytest.fixture
