@@ -1,12 +1,32 @@
-"""Pydantic models of the API (only the service has them)."""
+"""Pydantic models of the API (only the service has them).
+
+The input models say in their JSON Schema exactly what they accept:
+
+- **Strict types.** ``false`` is not a number, ``"5"`` is not an integer and ``1``
+  is not a boolean; a whole number is accepted where a decimal is expected, and
+  ``3.0`` where an integer is (JSON Schema counts it as one).
+- **Whitespace.** Text is trimmed of :data:`SPACE_CHARS` (Python's ``str.isspace``
+  set and ECMAScript's ``\\s``) by the service itself, and the patterns spell that
+  set in ``\\uXXXX`` escapes, which Python ``re``, pydantic-core's Rust regex and
+  ECMAScript read the same way.
+- **Lengths** (from :mod:`matcher.limits`) count the value as sent, before
+  trimming; the stored value is never longer.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.fields import FieldInfo
+
+from matcher.limits import max_chars
+from matcher.taxonomy import default_taxonomy
 
 __all__ = [
+    "ID_PATTERN",
+    "SPACE_CHARS",
+    "TEXT_PATTERN",
     "ActorIn",
     "ActorOut",
     "ActorPatch",
@@ -27,61 +47,132 @@ __all__ = [
     "SuggestionOut",
     "SuggestionsOut",
     "error_responses",
+    "trim",
 ]
 
 Role = Literal["organization", "social_worker", "volunteer", "fund"]
 Slot = Literal["weekday_day", "weekday_evening", "weekend"]
 Group = Literal["老年人", "儿童", "青少年", "残疾人", "困难群众", "妇女", "新市民", "退役军人",
                 "全体居民"]
-#: at least one non-space character (values are stripped before checking)
-_SOME = r"\S"
+
+#: every character text is trimmed of: Python's ``str.isspace`` set and ECMAScript's
+#: ``\s`` (which adds U+FEFF), so no engine sees a blank value as text
+SPACE_CHARS = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+               + "".join(map(chr, range(0x2000, 0x200B)))
+               + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+# SPACE_CHARS as a character class body; \uXXXX escapes read alike in re, Rust and ECMA
+_SPACE_CLASS = (r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029"
+                r"\u202f\u205f\u3000\ufeff")
+#: at least one character that trimming keeps
+TEXT_PATTERN = "[^" + _SPACE_CLASS + "]"
+#: ids a client may choose: ASCII letters and digits, ``_`` ``.`` ``-`` and Chinese
+#: characters (CJK Unified Ideographs and Extension A), as station data uses them
+ID_PATTERN = r"^[0-9A-Za-z_.\u3400-\u4dbf\u4e00-\u9fff-]+$"
 
 _ALL_ROLES: tuple[Role, ...] = ("organization", "social_worker", "volunteer", "fund")
 
 
+def trim(value: str) -> str:
+    """``value`` without surrounding :data:`SPACE_CHARS` (``str.strip`` keeps U+FEFF)."""
+    return value.strip(SPACE_CHARS)
+
+
+def _whole(value: object) -> object:
+    # JSON Schema's "integer" is any number without a fraction, 3.0 included
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_TRIM = AfterValidator(trim)
+_WHOLE = BeforeValidator(_whole)
+
+
+def _chars(table: str, column: str, *, required: bool = False) -> FieldInfo:
+    """The length limit of ``table.column`` (and, if ``required``, some text)."""
+    n = max_chars(table, column)
+    what = f"至多 {n} 字（按原文计，再去首尾空白）/ ≤ {n} characters as sent, then trimmed"
+    info: FieldInfo = (Field(min_length=1, max_length=n, pattern=TEXT_PATTERN,
+                             description=f"{what}; 不可全为空白 / not blank")
+                       if required else Field(max_length=n, description=what))
+    return info
+
+
+def _id(table: str, column: str) -> FieldInfo:
+    info: FieldInfo = Field(min_length=1, max_length=max_chars(table, column), pattern=ID_PATTERN,
+                            description="字母、数字、汉字与 _ . - / letters, digits, Chinese, _ . -")
+    return info
+
+
+def _category_codes(schema: dict[str, Any]) -> None:
+    # the route refuses any other code (422 bad_category); read when the document is built
+    schema["enum"] = ["", *default_taxonomy().codes]
+
+
+def _actor_category_codes(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(default_taxonomy().codes)
+
+
+def _category() -> FieldInfo:
+    info: FieldInfo = Field(max_length=max_chars("needs", "category"),
+                            json_schema_extra=_category_codes,
+                            description="类别代码（见 /vocab），或留空由系统推断 / a category code "
+                                        "(see /vocab), or empty to have it inferred")
+    return info
+
+
+def _text_in(field: str) -> dict[str, Any]:
+    """JSON Schema: ``field`` is present and not blank."""
+    return {"required": [field], "properties": {field: {"type": "string",
+                                                        "pattern": TEXT_PATTERN}}}
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: a bool is no number, a string no number or bool; an int still passes for
+    # a float, and _WHOLE lets 3.0 pass for an int
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NeedIn(_In):
-    need_id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[\w\-.]+$")
-    community_id: str = Field(min_length=1, pattern=_SOME, max_length=100)
-    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
-    category: str = Field("", max_length=50)
+    need_id: Annotated[str, _id("needs", "need_id")] | None = None
+    community_id: Annotated[str, _chars("needs", "community_id", required=True), _TRIM]
+    text: Annotated[str, _chars("needs", "text", required=True), _TRIM]
+    category: Annotated[str, _category()] = ""
     target_groups: list[Group] = Field(default_factory=list, max_length=9)
-    urgency: int = Field(2, ge=1, le=4)
-    beneficiaries: int = Field(1, ge=1, le=100000)
+    urgency: Annotated[int, Field(ge=1, le=4), _WHOLE] = 2
+    beneficiaries: Annotated[int, Field(ge=1, le=100000), _WHOLE] = 1
     roles: list[Role] = Field(default_factory=lambda: list(_ALL_ROLES), min_length=1,
                               max_length=4)
-    volunteers_needed: int | None = Field(None, ge=0, le=1000)
-    budget_yuan: float = Field(0.0, ge=0, le=1e10)
+    volunteers_needed: Annotated[int, Field(ge=0, le=1000), _WHOLE] | None = None
+    budget_yuan: Annotated[float, Field(ge=0, le=1e10)] = 0.0
     time_slots: list[Slot] = Field(default_factory=list, max_length=3)
-    contact_name: str = Field("", max_length=100)
-    contact_phone: str = Field("", max_length=40)
-    id_number: str = Field("", max_length=40)
+    contact_name: Annotated[str, _chars("needs", "contact_name"), _TRIM] = ""
+    contact_phone: Annotated[str, _chars("needs", "contact_phone"), _TRIM] = ""
+    id_number: Annotated[str, _chars("needs", "id_number"), _TRIM] = ""
 
 
 class NeedPatch(_In):
-    text: str | None = Field(None, min_length=1, pattern=_SOME, max_length=2000)
-    category: str | None = Field(None, max_length=50)
+    text: Annotated[str, _chars("needs", "text", required=True), _TRIM] | None = None
+    category: Annotated[str, _category()] | None = None
     target_groups: list[Group] | None = Field(None, max_length=9)
-    urgency: int | None = Field(None, ge=1, le=4)
-    beneficiaries: int | None = Field(None, ge=1, le=100000)
+    urgency: Annotated[int, Field(ge=1, le=4), _WHOLE] | None = None
+    beneficiaries: Annotated[int, Field(ge=1, le=100000), _WHOLE] | None = None
     roles: list[Role] | None = Field(None, min_length=1, max_length=4)
-    volunteers_needed: int | None = Field(None, ge=0, le=1000)
-    budget_yuan: float | None = Field(None, ge=0, le=1e10)
+    volunteers_needed: Annotated[int, Field(ge=0, le=1000), _WHOLE] | None = None
+    budget_yuan: Annotated[float, Field(ge=0, le=1e10)] | None = None
     time_slots: list[Slot] | None = Field(None, max_length=3)
-    contact_name: str | None = Field(None, max_length=100)
-    contact_phone: str | None = Field(None, max_length=40)
+    contact_name: Annotated[str, _chars("needs", "contact_name"), _TRIM] | None = None
+    contact_phone: Annotated[str, _chars("needs", "contact_phone"), _TRIM] | None = None
 
 
 class CloseIn(_In):
     status: Literal["done", "cancelled"]
-    reason: str = Field("", max_length=500)
+    # closing is a coordinator's decision: its reason has a decision's limit
+    reason: Annotated[str, _chars("decisions", "reason"), _TRIM] = ""
 
 
 class InferIn(_In):
-    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
+    text: Annotated[str, _chars("needs", "text", required=True), _TRIM]
 
 
 class InferOut(BaseModel):
@@ -154,12 +245,29 @@ class SuggestionsOut(BaseModel):
 
 
 class DecisionIn(_In):
+    """A decision on an assignment (``assignment_id``) or on a pair (``role`` and ``actor_id``).
+
+    需指定安排编号，或角色与资源编号；拒绝、撤回或失败时须填写原因 / give assignment_id,
+    or role and actor_id; reject, withdraw and fail need a reason.
+    """
+
+    # the rules the route enforces (422 missing_target, reason_required), stated here
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [{"required": ["assignment_id"],
+                   "properties": {"assignment_id": {"type": "integer"}}},
+                  {"allOf": [{"required": ["role"], "properties": {"role": {"type": "string"}}},
+                             _text_in("actor_id")]}],
+        "if": {"required": ["action"],
+               "properties": {"action": {"enum": ["reject", "withdraw", "fail"]}}},
+        "then": _text_in("reason"),
+    })
+
     action: Literal["accept", "reject", "override", "start", "complete", "fail", "withdraw"]
     role: Role | None = None
-    actor_id: str | None = Field(None, max_length=100)
-    assignment_id: int | None = Field(None, ge=1, le=2_147_483_647)
-    reason: str = Field("", max_length=500)
-    satisfaction: int | None = Field(None, ge=1, le=5)
+    actor_id: Annotated[str, _chars("decisions", "actor_id"), _TRIM] | None = None
+    assignment_id: Annotated[int, Field(ge=1, le=2_147_483_647), _WHOLE] | None = None
+    reason: Annotated[str, _chars("decisions", "reason"), _TRIM] = ""
+    satisfaction: Annotated[int, Field(ge=1, le=5), _WHOLE] | None = None
 
 
 class DecisionOut(BaseModel):
@@ -173,36 +281,53 @@ class DecisionOut(BaseModel):
 
 
 class FeedbackIn(_In):
-    actor_id: str = Field(min_length=1, pattern=_SOME, max_length=100)
+    actor_id: Annotated[str, _chars("feedback", "actor_id", required=True), _TRIM]
     outcome: Literal["completed", "failed"]
-    satisfaction: int | None = Field(None, ge=1, le=5)
-    comment: str = Field("", max_length=500)
+    satisfaction: Annotated[int, Field(ge=1, le=5), _WHOLE] | None = None
+    comment: Annotated[str, _chars("feedback", "comment"), _TRIM] = ""
 
 
 class ActorIn(_In):
-    actor_id: str = Field(min_length=1, max_length=100, pattern=r"^[\w\-.]+$")
+    """A new actor: somewhere to be (community, street, district or city); a fund, money.
+
+    社区、街道、区、市至少填一项；资金类须填写大于 0 的金额 / at least one of community_id,
+    street, district and city; a fund needs budget_yuan above 0.
+    """
+
+    # the rules the route enforces (422 no_home, fund_budget_required), stated here
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [_text_in(f) for f in ("community_id", "street", "district", "city")],
+        "if": {"required": ["kind"], "properties": {"kind": {"const": "fund"}}},
+        "then": {"required": ["budget_yuan"],
+                 "properties": {"budget_yuan": {"type": "number", "exclusiveMinimum": 0}}},
+    })
+
+    actor_id: Annotated[str, _id("actors", "actor_id")]
     kind: Role
-    name: str = Field(min_length=1, pattern=_SOME, max_length=200)
-    text: str = Field(min_length=1, pattern=_SOME, max_length=2000)
-    community_id: str = Field("", max_length=100)
-    street: str = Field("", max_length=200)
-    district: str = Field("", max_length=200)
-    city: str = Field("", max_length=200)
+    name: Annotated[str, _chars("actors", "name", required=True), _TRIM]
+    text: Annotated[str, _chars("actors", "text", required=True), _TRIM]
+    community_id: Annotated[str, _chars("actors", "community_id"), _TRIM] = ""
+    street: Annotated[str, _chars("actors", "street"), _TRIM] = ""
+    district: Annotated[str, _chars("actors", "district"), _TRIM] = ""
+    city: Annotated[str, _chars("actors", "city"), _TRIM] = ""
     scope: Literal["", "community", "street", "district", "city"] = ""
-    capacity: int | None = Field(None, ge=0, le=100000)
-    budget_yuan: float = Field(0.0, ge=0, le=1e12)
-    categories: list[str] = Field(default_factory=list, max_length=20)
+    capacity: Annotated[int, Field(ge=0, le=100000), _WHOLE] | None = None
+    budget_yuan: Annotated[float, Field(ge=0, le=1e12)] = 0.0
+    # taxonomy codes (an unknown code is refused: 422 bad_category)
+    categories: list[Annotated[str, Field(max_length=max_chars("needs", "category"),
+                                          json_schema_extra=_actor_category_codes)]] = Field(
+        default_factory=list, max_length=20)
     target_groups: list[Group] = Field(default_factory=list, max_length=9)
-    certification: str = Field("", max_length=50)
+    certification: Annotated[str, _chars("actors", "certification"), _TRIM] = ""
     time_slots: list[Slot] = Field(default_factory=list, max_length=3)
-    contact_phone: str = Field("", max_length=40)
+    contact_phone: Annotated[str, _chars("actors", "contact_phone"), _TRIM] = ""
 
 
 class ActorPatch(_In):
-    name: str | None = Field(None, min_length=1, pattern=_SOME, max_length=200)
-    text: str | None = Field(None, min_length=1, pattern=_SOME, max_length=2000)
-    capacity: int | None = Field(None, ge=0, le=100000)
-    budget_yuan: float | None = Field(None, ge=0, le=1e12)
+    name: Annotated[str, _chars("actors", "name", required=True), _TRIM] | None = None
+    text: Annotated[str, _chars("actors", "text", required=True), _TRIM] | None = None
+    capacity: Annotated[int, Field(ge=0, le=100000), _WHOLE] | None = None
+    budget_yuan: Annotated[float, Field(ge=0, le=1e12)] | None = None
     active: bool | None = None
     scope: Literal["community", "street", "district", "city"] | None = None
 
@@ -263,8 +388,11 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may return."""
     text = {400: "请求错误", 401: "缺少或无效的密钥", 403: "无权执行", 404: "未找到（或不属于本站）",
             409: "冲突（状态不允许、已有任务运行、违反硬性条件）", 413: "上传过大",
-            422: "请求或数据无效"}
-    return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
+            422: "请求或数据无效", 429: "该地址密钥错误次数过多，请按 Retry-After 秒数稍后再试",
+            503: "数据库正忙或暂不可用，请按 Retry-After 秒数稍后重试（未写入任何内容）"}
+    retry = {"Retry-After": {"description": "秒 / seconds", "schema": {"type": "integer"}}}
+    return {c: {"model": ErrorOut, "description": text[c],
+                **({"headers": retry} if c in (429, 503) else {})} for c in codes}
 
 
 class Health(BaseModel):

@@ -1,37 +1,62 @@
-"""schemathesis against the service's own OpenAPI schema: no 5xx, no schema violations."""
+"""schemathesis against the service's own OpenAPI document: no 5xx, no schema violations.
+
+Both tests replay one fixed seed, so CI sees the same requests every run;
+``WUSHE_FUZZ_SEED=N`` replays another (``bench/bench_fuzz.py`` runs longer,
+random ones).
+"""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.stateful import run_state_machine_as_test
 
 from service.auth import create_key
 
 from .conftest import make_app
+from .fuzzing import as_station, fuzz_schema
+
+SEED = int(os.environ.get("WUSHE_FUZZ_SEED", "20261201"))
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    db = Path(tmp_path_factory.mktemp("fuzz")) / "wushe.sqlite3"
-    app = make_app(f"sqlite:///{db}")
+@pytest.fixture
+def fuzz_app(tmp_path: Path) -> Iterator[FastAPI]:
+    # one fresh database per test: what a test sees does not depend on the other
+    app = make_app(f"sqlite:///{tmp_path}/wushe.sqlite3")
     with TestClient(app):  # runs the lifespan: migrate, seed
         with app.state.sessions() as s, s.begin():
             app.state.fuzz_key = create_key(s, "station", "翠苑街道")
         yield app
 
 
+def _fuzz_settings(**kw: Any) -> settings:
+    return settings(deadline=None, database=None, suppress_health_check=list(HealthCheck), **kw)
+
+
+def _checker(headers: dict[str, str], excluded: list[Any]) -> Any:
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    return check
+
+
 @pytest.mark.slow
 def test_api_conforms_to_its_schema(fuzz_app: FastAPI) -> None:
     # Every operation, each with generated valid and invalid requests; one
-    # hypothesis run per operation (schemathesis' pytest plugin is not used: its
-    # fixture loader does not work with this pytest).
-    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", fuzz_app)
+    # hypothesis run per operation and mode (schemathesis' pytest plugin is not used:
+    # its fixture loader does not work with this pytest).
+    schema = fuzz_schema(fuzz_app)
     headers = {"X-API-Key": fuzz_app.state.fuzz_key}
     seen = 0
     for result in schema.get_all_operations():
@@ -44,14 +69,37 @@ def test_api_conforms_to_its_schema(fuzz_app: FastAPI) -> None:
         # the other checks apply.
         excluded = ([schemathesis.checks.positive_data_acceptance]
                     if op.path == "/api/v1/imports" else [])
-
-        @given(case=op.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def run(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers, excluded_checks=run.excluded)  # type: ignore[attr-defined]
-
-        run.excluded = excluded  # type: ignore[attr-defined]  # bound now, not at call time
-        run()
+        for mode, examples in ((GenerationMode.POSITIVE, 25), (GenerationMode.NEGATIVE, 10)):
+            run = given(case=op.as_strategy(generation_mode=mode))(_checker(headers, excluded))
+            try:
+                hypothesis.seed(SEED)(_fuzz_settings(max_examples=examples)(run))()
+            except hypothesis.errors.Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE  # nothing there can be made invalid
         seen += 1
     assert seen >= 15
+
+
+@pytest.mark.slow
+def test_api_stateful_follows_links(fuzz_app: FastAPI) -> None:
+    # Sequences of calls along the document's links: a need is created, then read,
+    # suggested for and decided on, with every response checked.
+    schema = fuzz_schema(fuzz_app).exclude(method="POST", path="/api/v1/runs")
+    headers = {"X-API-Key": fuzz_app.state.fuzz_key}
+    answered: Counter[tuple[str, int]] = Counter()
+
+    class Station(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def before_call(self, case: schemathesis.Case) -> None:
+            as_station(case)  # also for bodies a link filled in
+
+        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            answered[(case.operation.label, response.status_code)] += 1
+
+    run_state_machine_as_test(hypothesis.seed(SEED)(Station), settings=_fuzz_settings(
+        max_examples=25, stateful_step_count=8, phases=[Phase.generate]))
+    reached = {label for (label, status), _ in answered.items() if status < 300}
+    assert {"POST /api/v1/needs", "GET /api/v1/needs/{need_id}",
+            "GET /api/v1/needs/{need_id}/suggestions"} <= reached, answered
