@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -18,8 +20,10 @@ from .db import is_empty, make_engine, migrate, sessions
 from .deps import PrincipalCache
 from .engine import EngineCache, package_version
 from .errors import install_error_handlers
+from .middleware import ServiceMiddleware, install_log_filters
+from .openapi import install_openapi
 from .schemas import error_responses
-from .seed import bootstrap
+from .seed import bootstrap, hand_over_keys
 
 __all__ = ["create_app"]
 
@@ -57,10 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.principals = PrincipalCache()
         app.state.settings = settings
         first = is_empty(engine)
-        keys = bootstrap(app.state.sessions, settings, first_start=first)
-        for line in keys:
-            log.warning(line)
-        app.state.first_start_keys = keys
+        # to the terminal, else an owner-only file: never into the service log
+        hand_over_keys(bootstrap(app.state.sessions, settings, first_start=first), settings,
+                       sys.stderr)
         if settings.warm_up:
             threading.Thread(target=_warm_up, args=(app,), name="wushe-warm-up",
                              daemon=True).start()
@@ -71,10 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description=_DESCRIPTION, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
     install_error_handlers(app)
-    from .routes import actors, data, needs, reports, runs, system
+    install_openapi(app)
+    install_log_filters()
+    if settings.cors_origins:  # closed unless origins are named
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "PATCH"],
+                           allow_headers=["X-API-Key", "Content-Type"])
+    app.add_middleware(ServiceMiddleware)
+    from .routes import actors, data, keys, needs, reports, runs, system
 
-    errors = error_responses(400, 401, 403, 404, 409, 413, 422)
-    for module in (system, needs, actors, data, runs, reports):
+    errors = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+    for module in (system, needs, actors, data, runs, reports, keys):
         app.include_router(module.router, prefix="/api/v1", responses=errors)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 

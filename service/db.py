@@ -40,13 +40,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the project's connection settings."""
+    """An engine for ``url`` with the project's connection settings.
+
+    ``hide_parameters``: a database error's message (and so its logged
+    traceback) never carries the statement's values, which hold residents' text.
+    """
     url = _normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               hide_parameters=True)
     return engine
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import DataError, ParameterError, UnknownNeedError, WusheError
@@ -29,9 +30,11 @@ class ApiError(WusheError):
     """
 
     def __init__(self, status: int, code: str, zh: str, en: str,
-                 rows: list[dict[str, Any]] | None = None) -> None:
+                 rows: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(zh, en)
         self.status, self.code, self.rows = status, code, rows
+        self.headers = headers
 
 
 def error_body(code: str, zh: str, en: str,
@@ -47,6 +50,16 @@ def row_errors(e: DataError) -> list[dict[str, Any]]:
              "message_en": r.en} for r in e.errors]
 
 
+#: PostgreSQL's lock-not-available, deadlock and serialization-failure codes
+_PG_BUSY = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_busy(e: OperationalError) -> bool:
+    """True when the database refused for a lock held elsewhere (try again), not a fault."""
+    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+    return code in _PG_BUSY or "locked" in str(e.orig).lower()
+
+
 def _json(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
@@ -60,7 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, e: ApiError) -> JSONResponse:
-        return _json(e.status, error_body(e.code, e.zh, e.en, e.rows))
+        return JSONResponse(error_body(e.code, e.zh, e.en, e.rows), status_code=e.status,
+                            headers=e.headers)
 
     @app.exception_handler(DataError)
     async def _data(_: Request, e: DataError) -> JSONResponse:
@@ -88,9 +102,38 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(422, error_body("invalid_request", "请求内容无效", "invalid request", rows))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         zh = _HTTP_ZH.get(e.status_code, "请求错误")
-        return _json(e.status_code, error_body(f"http_{e.status_code}", zh, str(e.detail)))
+        headers = dict(e.headers or {})
+        route: Any = request.scope.get("route")
+        template = getattr(route, "path_format", "")
+        if e.status_code == 405 and template:
+            # RFC 9110: Allow names every method of the resource. Starlette names only the
+            # matched route's, and FastAPI has one route per method (GET, PATCH …/{id}):
+            # name those the document gives that route's path.
+            path = request.scope["path"]
+            for doc_path, item in request.app.openapi().get("paths", {}).items():
+                prefix = doc_path[:len(doc_path) - len(template)]
+                if (doc_path.endswith(template) and path.startswith(prefix)
+                        and route.path_regex.match(path[len(prefix):])):
+                    headers["Allow"] = ", ".join(sorted(
+                        m.upper() for m in item if m in ("get", "put", "post", "delete",
+                                                         "options", "head", "patch", "trace")))
+                    break
+        return JSONResponse(error_body(f"http_{e.status_code}", zh, str(e.detail)),
+                            status_code=e.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def _db(_: Request, e: OperationalError) -> JSONResponse:
+        if not is_busy(e):
+            log.error("database error: %s", type(e.orig).__name__)
+            return _json(503, error_body("database_unavailable", "数据库暂时不可用，请稍后重试",
+                                         "the database is unavailable; try again shortly"))
+        resp = _json(503, error_body("busy", "数据库正忙（可能有导入或匹配在写入），请稍后重试，本次未写入任何内容",
+                                     "the database is busy (an import or a run is writing); "
+                                     "retry shortly — nothing was written"))
+        resp.headers["Retry-After"] = "2"
+        return resp
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, e: Exception) -> JSONResponse:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from matcher.csvio import read_table
+from matcher.csvio import read_table, safe_cell
 from matcher.dataset import LoadReport, load_dataset
 from matcher.errors import DataError, RowError
 from matcher.infer import infer_need
@@ -31,7 +31,8 @@ from .auth import Principal
 from .convert import join
 from .errors import ApiError, row_errors
 from .orm import ActorRow, Assignment, Community, Feedback, NeedRow, Station, utcnow
-from .privacy import mask_id, mask_name, mask_phone, mask_text
+from .privacy import mask_id, mask_name, mask_phone, mask_text, person_name
+from .scope import actor_clause
 
 __all__ = ["EXPORTS", "FILES", "ImportResult", "actor_values", "export_csv", "import_files",
            "need_values"]
@@ -73,11 +74,12 @@ def _fmt(v: Any) -> str:
 
 
 def _write(rows: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> str:
+    """Contract CSV; a cell a spreadsheet would run as a formula is written as text."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow([_fmt(r.get(c)) for c in columns])
+        w.writerow([safe_cell(_fmt(r.get(c))) for c in columns])
     return buf.getvalue()
 
 
@@ -106,16 +108,19 @@ def export_csv(s: Session, what: str, p: Principal) -> str:
             r["text"] = mask_text(n.text)
             r["contact_phone"] = mask_phone(n.contact_phone)
             r["id_number"] = mask_id(n.id_number) if n.id_number else ""
-            if p.masked:
-                r["contact_name"] = mask_name(n.contact_name)
+            r["contact_name"] = (mask_name(n.contact_name) if p.masked
+                                 else mask_text(n.contact_name))
             rows.append(r)
     elif what == "actors":
-        for actor in s.scalars(select(ActorRow).order_by(ActorRow.actor_id)):
+        q_actors = select(ActorRow).order_by(ActorRow.actor_id)
+        visible = actor_clause(s, p)
+        if visible is not None:
+            q_actors = q_actors.where(visible)
+        for actor in s.scalars(q_actors):
             r = _row(actor, cols)
             r["contact_phone"] = mask_phone(actor.contact_phone)
             r["text"] = mask_text(actor.text)
-            if p.masked and actor.kind == "volunteer":
-                r["name"] = mask_name(actor.name)
+            r["name"] = mask_text(person_name(actor.name, actor.kind, masked=p.masked))
             rows.append(r)
     else:
         q = (select(Assignment, NeedRow.community_id)
@@ -127,6 +132,7 @@ def export_csv(s: Session, what: str, p: Principal) -> str:
                 r = _row(asg, cols)
                 r["run_id"] = asg.run_id or ""
                 r["score"] = round(asg.score, 4)
+                r["reason"] = mask_text(asg.reason)
                 rows.append(r)
     return _write(rows, cols)
 
@@ -180,8 +186,9 @@ def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> lis
                 s.get(NeedRow, cells.get(id_col, "")) if name == "needs.csv"
                 else s.get(ActorRow, cells.get(id_col, "")))
             if old is not None and old.community_id and not p.sees(old.community_id):
-                errs.append(RowError(name, line, id_col, f"{cells.get(id_col)} 属于其他社工站",
-                                     f"{cells.get(id_col)!r} belongs to another station"))
+                errs.append(RowError(name, line, id_col,
+                                     f"编号 {cells.get(id_col)} 已被占用，请换用其他编号",
+                                     f"id {cells.get(id_col)!r} is taken; use another id"))
     return errs
 
 
@@ -217,8 +224,11 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
         if scope_errs:
             raise DataError(scope_errs)
         report = LoadReport()
+        # a list taken from an empty database is header-only, and that is fine;
+        # a header-only file the caller sent is an error the reader reports
+        context = {n for n in ("communities.csv", "needs.csv", "actors.csv") if n not in files}
         ds = load_dataset(folder, skip_bad_rows=skip_bad_rows, max_file_bytes=max_file_bytes,
-                          report=report)
+                          report=report, allow_empty=context)
         need_extra = (_extras(folder, "needs.csv", "need_id",
                               ("contact_name", "contact_phone", "id_number"))
                       if "needs.csv" in files else {})
@@ -227,14 +237,17 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
         assign_rows = (read_table(folder / "assignments.csv", max_bytes=1 << 40)[0]
                        if "assignments.csv" in files else None)
     result = ImportResult(skipped=row_errors(DataError(report.skipped)), dry_run=dry_run)
+    # Everything slow (the engine's inference for each need) is computed before the
+    # first write, so the database's write lock is held only for the short bulk
+    # write at the end: other stations' decisions never wait behind an import.
+    need_rows = [{**need_values(n), **need_extra[n.need_id]} for n in ds.needs.values()
+                 if n.need_id in need_extra]
+    actor_rows = [{**actor_values(a), **actor_extra[a.actor_id]} for a in ds.actors.values()
+                  if a.actor_id in actor_extra]
     if "communities.csv" in files:
         _upsert_communities(s, ds.communities.values(), result)
-    if "needs.csv" in files:
-        _upsert_needs(s, [n for n in ds.needs.values() if n.need_id in need_extra], need_extra,
-                      result)
-    if "actors.csv" in files:
-        _upsert_actors(s, [a for a in ds.actors.values() if a.actor_id in actor_extra],
-                       actor_extra, result)
+    _bulk_upsert(s, NeedRow, "need_id", need_rows, "needs", result)
+    _bulk_upsert(s, ActorRow, "actor_id", actor_rows, "actors", result)
     if "feedback.csv" in files:
         for f in ds.feedback:
             s.add(Feedback(need_id=f.need_id, actor_id=f.actor_id, outcome=f.outcome,
@@ -308,15 +321,21 @@ def actor_values(a: Actor) -> dict[str, Any]:
                 lon=a.lon, active=a.active, updated_at=utcnow())
 
 
-def _upsert_needs(s: Session, items: list[Need], extra: dict[str, dict[str, str]],
-                  result: ImportResult) -> None:
-    for n in items:
-        _upsert(s, NeedRow, "need_id", {**need_values(n), **extra.get(n.need_id, {})}, "needs",
-                result)
-
-
-def _upsert_actors(s: Session, items: list[Actor], extra: dict[str, dict[str, str]],
-                   result: ImportResult) -> None:
-    for a in items:
-        _upsert(s, ActorRow, "actor_id", {**actor_values(a), **extra.get(a.actor_id, {})},
-                "actors", result)
+def _bulk_upsert(s: Session, model: Any, key: str, rows: list[dict[str, Any]], what: str,
+                 result: ImportResult) -> None:
+    """Insert new rows and update stored ones, a few statements per thousand rows."""
+    if not rows:
+        return
+    col = getattr(model, key)
+    ids = [r[key] for r in rows]
+    stored: set[str] = set()
+    for i in range(0, len(ids), 500):
+        stored.update(s.scalars(select(col).where(col.in_(ids[i:i + 500]))))
+    new = [r for r in rows if r[key] not in stored]
+    old = [r for r in rows if r[key] in stored]
+    if new:
+        s.execute(insert(model), new)
+        result.added[what] = len(new)
+    if old:
+        s.execute(update(model), old)
+        result.updated[what] = len(old)

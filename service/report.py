@@ -22,6 +22,8 @@ from matcher.taxonomy import default_taxonomy
 from .auth import Principal
 from .convert import split
 from .orm import HOLDING, ActorRow, Assignment, Community, Feedback, NeedRow
+from .privacy import person_name
+from .scope import actor_clause
 
 __all__ = ["linkage_report"]
 
@@ -78,13 +80,19 @@ def linkage_report(s: Session, p: Principal, *, street: str | None = None,
         if created and n.need_id in first_match:
             hours.append(max((first_match[n.need_id] - created).total_seconds() / 3600, 0.0))
     load: Counter[str] = Counter(aid for _, _, aid, st, _, _ in rows if st in HOLDING)
-    actors = s.scalars(select(ActorRow).where(ActorRow.active.is_(True))).all()
+    q_actors = select(ActorRow).where(ActorRow.active.is_(True))
+    visible = actor_clause(s, p)
+    if visible is not None:
+        q_actors = q_actors.where(visible)
+    actors = s.scalars(q_actors).all()
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in actors:
         if a.kind == "fund":
             continue
         cap = Actor(a.actor_id, a.kind, a.name, a.text, capacity=a.capacity).capacity
-        by_kind[a.kind].append({"actor_id": a.actor_id, "name": a.name, "load": load[a.actor_id],
+        by_kind[a.kind].append({"actor_id": a.actor_id,
+                                "name": person_name(a.name, a.kind, masked=p.masked),
+                                "load": load[a.actor_id],
                                 "capacity": cap})
     spent: defaultdict[str, float] = defaultdict(float)
     budget_of = {n.need_id: n.budget_yuan for n in needs}

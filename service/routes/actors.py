@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
 from matcher.records import KIND_ZH, Actor
+from matcher.taxonomy import default_taxonomy
 
 from ..audit import record
 from ..auth import Principal
@@ -17,8 +18,9 @@ from ..engine import bump
 from ..errors import ApiError
 from ..imports import actor_values
 from ..orm import ActorRow, Community, Station, utcnow
-from ..privacy import mask_name, mask_text
+from ..privacy import mask_text, person_name, search_text_is_masked_safe
 from ..schemas import ActorIn, ActorOut, ActorPatch, Page
+from ..scope import actor_clause
 
 router = APIRouter(prefix="/actors", tags=["actors"])
 
@@ -28,7 +30,7 @@ def actor_out(a: ActorRow, load: int, spent: float, masked: bool) -> ActorOut:
     remaining = (max(a.budget_yuan - spent, 0.0) if a.kind == "fund"
                  else float(rec.capacity - load))
     return ActorOut(actor_id=a.actor_id, kind=a.kind, kind_zh=KIND_ZH[a.kind],
-                    name=mask_name(a.name) if masked and a.kind == "volunteer" else a.name,
+                    name=person_name(a.name, a.kind, masked=masked),
                     text=mask_text(a.text), community_id=a.community_id, street=a.street,
                     district=a.district, scope=a.scope, capacity=rec.capacity, load=load,
                     remaining=remaining, budget_yuan=a.budget_yuan,
@@ -60,20 +62,16 @@ def list_actors(s: SessionDep, p: PrincipalDep,
         stmt = stmt.where(ActorRow.kind == kind)
     if active is not None:
         stmt = stmt.where(ActorRow.active.is_(active))
-    if q:
+    if q and search_text_is_masked_safe(q):
         stmt = stmt.where(or_(ActorRow.name.contains(q, autoescape=True),
                               ActorRow.text.contains(q, autoescape=True)))
-    if p.communities is not None:
-        # a station sees the actors that live in, or can reach, its communities' street
-        station = s.get(Station, p.station_id) if p.station_id else None
-        district = s.scalar(select(Community.district).where(
-            Community.station_id == p.station_id).limit(1)) or ""
-        stmt = stmt.where(or_(ActorRow.community_id.in_(sorted(p.communities)),
-                              ActorRow.street == (station.station_id if station else ""),
-                              ActorRow.scope.in_(("district", "city")),
-                              ActorRow.district == district,
-                              ActorRow.kind == "fund"))
+    visible = actor_clause(s, p)
+    if visible is not None:
+        stmt = stmt.where(visible)
     rows = s.scalars(stmt.order_by(ActorRow.kind, ActorRow.actor_id)).all()
+    if q:  # search what the caller is shown: masked text, and masked names of people
+        rows = [a for a in rows if q in mask_text(a.text)
+                or q in person_name(a.name, a.kind, masked=p.masked)]
     load, spent = holdings(s)
     items = [actor_out(a, load.get(a.actor_id, 0), spent.get(a.actor_id, 0.0), p.masked)
              for a in rows]
@@ -89,6 +87,10 @@ def create_actor(body: ActorIn, s: SessionDep, p: WriterDep, cache: EngineDep) -
     if not (body.community_id or body.street or body.district or body.city):
         raise ApiError(422, "no_home", "请填写资源所在的社区或街道、区、市",
                        "give the actor's community, street, district or city")
+    unknown = [c for c in body.categories if c not in default_taxonomy().codes]
+    if unknown:
+        raise ApiError(422, "bad_category", f"未知的类别代码：{'、'.join(unknown)}",
+                       f"unknown category code(s): {', '.join(unknown)}")
     if body.kind == "fund" and body.budget_yuan <= 0:
         raise ApiError(422, "fund_budget_required", "资金类资源必须填写可用金额",
                        "a fund needs budget_yuan")

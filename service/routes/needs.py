@@ -23,7 +23,14 @@ from ..deps import EngineDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
 from ..errors import ApiError
 from ..imports import need_values
 from ..orm import HOLDING, ActorRow, Assignment, AuditEntry, Community, Feedback, NeedRow, utcnow
-from ..privacy import mask_name, mask_phone, mask_text
+from ..privacy import (
+    mask_name,
+    mask_phone,
+    mask_text,
+    person_name,
+    scrub,
+    search_text_is_masked_safe,
+)
 from ..schemas import (
     CloseIn,
     DecisionIn,
@@ -103,7 +110,7 @@ def list_needs(
         like = f"%{target_group}%"
         stmt = stmt.where(or_(NeedRow.target_groups.like(like),
                               (NeedRow.target_groups == "") & NeedRow.inferred_groups.like(like)))
-    if q:
+    if q and (not p.masked or search_text_is_masked_safe(q)):
         stmt = stmt.where(or_(NeedRow.text.contains(q, autoescape=True),
                               NeedRow.need_id.contains(q, autoescape=True)))
     if unserved:
@@ -111,8 +118,15 @@ def list_needs(
     # urgent and unserved first, then newest
     stmt = stmt.order_by((NeedRow.status == "open").desc(), NeedRow.urgency.desc(),
                          NeedRow.created_at.desc(), NeedRow.need_id)
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.execute(stmt.limit(limit).offset(offset)).all()
+    if q and p.masked:
+        # a masked caller searches the text as shown to it: digits hidden behind
+        # **** never match, so a search cannot rebuild a phone or ID number
+        found = [(n, name) for n, name in s.execute(stmt)
+                 if q in mask_text(n.text) or q in n.need_id]
+        total, rows = len(found), found[offset:offset + limit]
+    else:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(s.execute(stmt.limit(limit).offset(offset)).all())
     held = _held_roles(s, [n.need_id for n, _ in rows])
     items = [need_out(n, p, name, held.get(n.need_id, set())) for n, name in rows]
     if unserved:
@@ -144,6 +158,12 @@ def create_need(body: NeedIn, s: SessionDep, p: WriterDep, cache: EngineDep) -> 
         raise ApiError(404, "community_not_found", f"社区 {body.community_id} 不存在或不属于本站",
                        f"community {body.community_id!r} not found")
     _check_category(body.category)
+    if body.need_id and p.communities is not None:
+        # Ids are one namespace across stations: letting a station pick one would tell
+        # it which ids other stations hold. The service numbers a station's new needs.
+        raise ApiError(403, "need_id_assigned", "需求编号由系统生成，社工站不能指定（批量导入可用自己的编号）",
+                       "need ids are assigned by the service; leave need_id out "
+                       "(an import may carry the station's own ids)")
     need_id = body.need_id or _new_need_id(s)
     if s.get(NeedRow, need_id) is not None:
         raise ApiError(409, "duplicate_id", f"需求编号 {need_id} 已存在", f"need {need_id!r} exists")
@@ -184,7 +204,8 @@ def get_need(need_id: str, s: SessionDep, p: PrincipalDep) -> dict[str, Any]:
          .where(Assignment.need_id == need_id, Assignment.status != "superseded")
          .order_by(Assignment.role, Assignment.id))
     out["assignments"] = [
-        {"id": a.id, "role": a.role, "actor_id": a.actor_id, "actor_name": name,
+        {"id": a.id, "role": a.role, "actor_id": a.actor_id,
+         "actor_name": person_name(name, a.role, masked=p.masked),
          "score": a.score, "status": a.status, "reason": a.reason, "run_id": a.run_id,
          "source": a.source, "updated_at": a.updated_at.isoformat()}
         for a, name in s.execute(q)]
@@ -193,7 +214,7 @@ def get_need(need_id: str, s: SessionDep, p: PrincipalDep) -> dict[str, Any]:
         .order_by(AuditEntry.id))
     out["history"] = [{"at": e.at.isoformat(), "who": e.who, "action": e.action,
                        "detail": json.loads(e.detail or "{}")} for e in hist]
-    return out
+    return scrub(out) if p.masked else out
 
 
 @router.patch("/{need_id}", response_model=NeedOut, summary="修改需求")
@@ -255,7 +276,7 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
         why: dict[str, str] = {}
         for role, items in raw.items():
             keep = [x for x in items if (role, x.actor_id) not in rejected][:kk]
-            out[role] = [_suggestion(m, x, role) for x in keep]
+            out[role] = [_suggestion(m, x, role, p.masked) for x in keep]
             if not keep:
                 why[role] = m.unserved_reason(rec, role)
         pending = [UnconfirmedFundOut(actor_id=fid, name=m.dataset_.actors[fid].name,
@@ -277,12 +298,13 @@ _CHECKS = {
 }
 
 
-def _suggestion(m: Any, x: Any, role: str) -> SuggestionOut:
+def _suggestion(m: Any, x: Any, role: str, masked: bool) -> SuggestionOut:
     a = m.dataset_.actors[x.actor_id]
     t = m.table_
     r = t.position[x.actor_id]
     remaining = float(t.budget[r]) if role == "fund" else float(t.capacity[r] - t.load[r])
-    return SuggestionOut(actor_id=x.actor_id, name=a.name, score=x.score, reasons=x.reasons,
+    return SuggestionOut(actor_id=x.actor_id, name=person_name(a.name, role, masked=masked),
+                         score=x.score, reasons=x.reasons,
                          breakdown={k: round(float(v), 4) for k, v in x.breakdown.items()},
                          checks=_CHECKS[role], remaining=remaining)
 

@@ -18,12 +18,33 @@ from ..schemas import RunOut
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-def run_out(r: MatchRun, with_summary: bool = True) -> RunOut:
+def _who(triggered_by: str, p: Principal) -> str:
+    """Who started a run, as ``p`` may know it: another station is not named."""
+    if p.communities is None or not triggered_by.startswith("station:"):
+        return triggered_by
+    return triggered_by if triggered_by.startswith(f"station:{p.station_id}#") else "station"
+
+
+def _own_summary(summary: dict[str, Any], p: Principal, s: Any) -> dict[str, Any]:
+    """A station's view of a run's summary: counts, and only its own communities and needs."""
+    if p.communities is None:
+        return summary
+    out = dict(summary)
+    out["shortage_by_category_community"] = {
+        k: v for k, v in (summary.get("shortage_by_category_community") or {}).items()
+        if p.sees(k.rsplit("|", 1)[-1])}
+    pins = summary.get("infeasible_pins") or []
+    out["infeasible_pins"] = _visible(s, p, pins) if pins else []
+    return out
+
+
+def run_out(r: MatchRun, p: Principal, s: Any, with_summary: bool = True) -> RunOut:
+    summary = json.loads(r.summary) if with_summary and r.summary else None
     return RunOut(run_id=r.run_id, status=r.status, stage=r.stage, progress=r.progress,
                   started_at=r.started_at.isoformat(),
                   finished_at=r.finished_at.isoformat() if r.finished_at else None,
-                  triggered_by=r.triggered_by, is_current=r.is_current,
-                  summary=json.loads(r.summary) if with_summary and r.summary else None,
+                  triggered_by=_who(r.triggered_by, p), is_current=r.is_current,
+                  summary=_own_summary(summary, p, s) if summary is not None else None,
                   error=r.error)
 
 
@@ -44,22 +65,20 @@ def _run(s: Any, run_id: str) -> MatchRun:
 def start(s: SessionDep, factory: FactoryDep, p: WriterDep, settings: SettingsDep) -> RunOut:
     run_id = start_run(factory, p.who, settings.lock_stale_seconds)
     s.expire_all()
-    return run_out(_run(s, run_id))
+    return run_out(_run(s, run_id), p, s)
 
 
 @router.get("", response_model=list[RunOut], summary="匹配任务列表")
 def list_runs(s: SessionDep, p: PrincipalDep,
               limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[RunOut]:
-    del p
     rows = s.scalars(select(MatchRun).order_by(MatchRun.started_at.desc()).limit(limit))
-    return [run_out(r, with_summary=False) for r in rows]
+    return [run_out(r, p, s, with_summary=False) for r in rows]
 
 
 @router.get("/{run_id}", response_model=RunOut,
             summary="任务状态、进度与汇总（run_id 也可为 current / latest）")
 def get_run(run_id: str, s: SessionDep, p: PrincipalDep) -> RunOut:
-    del p
-    return run_out(_run(s, run_id))
+    return run_out(_run(s, run_id), p, s)
 
 
 def _visible(s: Any, p: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

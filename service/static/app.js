@@ -8,6 +8,11 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g,
   (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+// Bar widths are set through the DOM, not inline style attributes, so the page
+// runs under a Content-Security-Policy that allows no inline style or script.
+const applyWidths = (root) => root.querySelectorAll("[data-w]").forEach((e) => {
+  e.style.width = `${Number(e.dataset.w) || 0}%`;
+});
 const yuan = (x) => "¥" + Number(x || 0).toLocaleString("zh-CN", { maximumFractionDigits: 2 });
 
 function toast(msg, isError = false) {
@@ -174,7 +179,7 @@ const COMPONENT_ZH = { text: "文本相似", concept: "服务词", category: "�
 
 function suggestionCard(needId, role, s, canWrite) {
   const bars = Object.entries(s.breakdown).map(([k, v]) =>
-    `<span>${esc(COMPONENT_ZH[k] || k)}</span><span class="bar"><span style="width:${Math.round(Math.max(0, Math.min(1, v)) * 100)}%"></span></span><span>${Number(v).toFixed(2)}</span>`).join("");
+    `<span>${esc(COMPONENT_ZH[k] || k)}</span><span class="bar"><span data-w="${Math.round(Math.max(0, Math.min(1, v)) * 100)}"></span></span><span>${Number(v).toFixed(2)}</span>`).join("");
   const remaining = role === "fund" ? `余额 ${yuan(s.remaining)}` : `剩余容量 ${s.remaining}`;
   return `<div class="sugg" data-actor="${esc(s.actor_id)}">
     <div class="head"><strong>${esc(s.name)}</strong><span class="score" title="综合得分">${s.score.toFixed(2)}</span></div>
@@ -248,6 +253,7 @@ async function renderNeed(id) {
     <div class="card"><h2>经办记录</h2><ol class="timeline">${n.history.map((h) =>
       `<li>${esc(h.at.replace("T", " ").slice(0, 19))} · ${esc(h.who)} · ${esc(HISTORY_ZH[h.action] || h.action)}${h.detail && h.detail.actor_id ? " · " + esc(h.detail.actor_id) : ""}${h.detail && h.detail.reason ? "（" + esc(h.detail.reason) + "）" : ""}</li>`).join("")}</ol></div>`;
   box.dataset.need = n.need_id;
+  applyWidths(box);
 }
 
 const HISTORY_ZH = { "need.create": "登记需求", "need.update": "修改需求", "need.done": "办结",
@@ -339,10 +345,11 @@ async function loadActors() {
     const pct = a.kind === "fund" ? (a.budget_yuan ? 1 - a.remaining / a.budget_yuan : 0) : a.load / Math.max(a.capacity, 1);
     return `<tr><td data-label="编号">${esc(a.actor_id)}</td><td data-label="类型">${esc(a.kind_zh)}</td>
       <td data-label="名称">${esc(a.name)}</td><td data-label="服务内容">${esc(a.text)}</td>
-      <td data-label="负荷"><span class="bar" style="display:inline-block;width:80px" title="${Math.round(pct * 100)}%"><span style="width:${Math.round(Math.min(1, pct) * 100)}%"></span></span> ${a.kind === "fund" ? "" : a.load}</td>
+      <td data-label="负荷"><span class="bar inline" title="${Math.round(pct * 100)}%"><span data-w="${Math.round(Math.min(1, pct) * 100)}"></span></span> ${a.kind === "fund" ? "" : a.load}</td>
       <td data-label="剩余">${esc(left)} ${full ? '<span class="badge unserved">已满</span>' : ""}</td>
       <td data-label="状态">${a.active ? "在用" : "停用"}</td></tr>`;
   }).join("") || '<tr><td colspan="7">没有资源</td></tr>';
+  applyWidths($("#actors-table"));
 }
 
 /* ---------- import / export ---------- */

@@ -92,9 +92,13 @@ def page(browser: Any) -> Iterator[Any]:
     pg.set_default_timeout(20_000)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # the service sends a strict Content-Security-Policy: anything it blocks
+    # (an inline style or script) is reported on the console and fails the test
+    pg.on("console", lambda m: errors.append(m.text)
+          if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text else None)
     yield pg
     ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 def shot(page: Any, name: str) -> None:
