@@ -107,7 +107,7 @@ def decide(s: Session, m: Matcher, p: Principal, need_id: str, action: str, *,
         _check_pair(s, m, need, role, actor_id, row)
     if action == "override" or (action in ("accept", "reject") and row is None):
         if action != "reject" and role not in split(need.roles):
-            raise ApiError(422, "role_not_wanted", "该需求不需要这个角色", "the need does not want this role")
+            raise ApiError(409, "role_not_wanted", "该需求不需要这个角色", "the need does not want this role")
         row = Assignment(need_id=need_id, role=role, actor_id=actor_id, status="suggested",
                          source="manual", score=0.0)
         s.add(row)

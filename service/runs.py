@@ -36,7 +36,7 @@ from .engine import package_version
 from .errors import ApiError
 from .orm import HOLDING, Assignment, MatchRun, NeedRow, RunLock, utcnow
 
-__all__ = ["RunBusy", "acquire", "execute_run", "start_run"]
+__all__ = ["RunBusy", "acquire", "beat_interval", "execute_run", "start_run"]
 
 log = logging.getLogger("wushe.service")
 _LOCK = "match"
@@ -95,6 +95,34 @@ def _heartbeat(factory: sessionmaker[Session], run_id: str, stage: str, progress
         s.commit()
 
 
+@contextlib.contextmanager
+def _beating(factory: sessionmaker[Session], run_id: str, every: float) -> Iterator[None]:
+    """Beat the lock every ``every`` seconds while the block runs (fit and solve are long).
+
+    A run that stops beating — killed, or its machine gone — leaves a lock that
+    :func:`acquire` takes over once it is stale, so a retry a minute later works.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with factory() as s:
+                    s.execute(update(RunLock).where(RunLock.run_id == run_id)
+                              .values(heartbeat_at=utcnow()))
+                    s.commit()
+            except Exception:  # a missed beat is retried; the run itself reports failures
+                log.warning("run %s: heartbeat failed", run_id, exc_info=True)
+
+    t = threading.Thread(target=beat, name=f"wushe-beat-{run_id}", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
 def _snapshot(s: Session) -> tuple[Any, list[AssignmentRow], list[tuple[str, str, str]],
                                    list[tuple[str, str, str]]]:
     ds = dataset_from_db(s, open_needs_hold=False)
@@ -116,8 +144,18 @@ def _snapshot(s: Session) -> tuple[Any, list[AssignmentRow], list[tuple[str, str
 
 def execute_run(factory: sessionmaker[Session], run_id: str, *,
                 options: MatchOptions | None = None,
-                after_solve: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Compute and write run ``run_id`` (lock already held); return its summary."""
+                after_solve: Callable[[], None] | None = None,
+                beat_every: float = 10.0) -> dict[str, Any]:
+    """Compute and write run ``run_id`` (lock already held); return its summary.
+
+    The lock's heartbeat is renewed every ``beat_every`` seconds throughout.
+    """
+    with _beating(factory, run_id, beat_every):
+        return _execute(factory, run_id, options, after_solve)
+
+
+def _execute(factory: sessionmaker[Session], run_id: str, options: MatchOptions | None,
+             after_solve: Callable[[], None] | None) -> dict[str, Any]:
     timings: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
@@ -224,6 +262,11 @@ def _write(s: Session, m: Matcher, run_id: str, rows: list[AssignmentRow],
     return dropped
 
 
+def beat_interval(stale_after: float) -> float:
+    """How often a live run beats: three beats fit in the stale period."""
+    return max(min(stale_after / 3, 10.0), 0.05)
+
+
 def start_run(factory: sessionmaker[Session], who: str, stale_after: float,
               options: MatchOptions | None = None) -> str:
     """Take the lock and run in a background thread; return the run id at once."""
@@ -232,7 +275,7 @@ def start_run(factory: sessionmaker[Session], who: str, stale_after: float,
     def work() -> None:
         # a failure is already logged and recorded on the run
         with contextlib.suppress(BaseException):
-            execute_run(factory, run_id, options=options)
+            execute_run(factory, run_id, options=options, beat_every=beat_interval(stale_after))
 
     threading.Thread(target=work, name=f"wushe-{run_id}", daemon=True).start()
     return run_id

@@ -149,25 +149,31 @@ def test_accepted_pairs_are_pinned_and_rejected_forbidden(client: TestClient, ap
     assert not any(r == role for r, _ in n1b)  # the slot is held by the accepted actor
 
 
+def _kill_9_once_running(app: FastAPI, cmd: list[str], env: dict[str, str]) -> str:
+    """Start ``wushe rematch``, SIGKILL it as soon as its run shows; return that run's id."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    killed = None
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60 and killed is None:
+            with app.state.sessions() as s:
+                killed = s.scalar(select(MatchRun.run_id).where(MatchRun.status == "running"))
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert killed is not None, "the re-match never started"
+    return killed
+
+
 def test_killed_rematch_leaves_the_previous_run_intact(client: TestClient, app: FastAPI,
                                                        keys: Keys, db_url: str) -> None:
     first = _wait(client, keys, client.post("/api/v1/runs", headers=keys.h("admin")).json()[
         "run_id"])
     before = sorted(_suggested(app, first["run_id"]))
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "rematch", "--database",
-                             db_url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    killed_run = None
-    try:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 60 and killed_run is None:
-            with app.state.sessions() as s:
-                killed_run = s.scalar(select(MatchRun.run_id).where(MatchRun.status == "running"))
-            time.sleep(0.02)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert killed_run is not None, "the re-match never started"
+    killed_run = _kill_9_once_running(app, [sys.executable, "-m", "matcher.cli", "rematch",
+                                            "--database", db_url],
+                                      {**os.environ, "PYTHONUNBUFFERED": "1"})
     assert _suggested(app, killed_run) == []
     assert sorted(_suggested(app, first["run_id"])) == before
     cur = client.get("/api/v1/runs/current", headers=keys.h("admin")).json()
@@ -177,3 +183,63 @@ def test_killed_rematch_leaves_the_previous_run_intact(client: TestClient, app: 
     acquire(app.state.sessions, "test", stale_after=0)
     with app.state.sessions() as s:
         assert s.get(MatchRun, killed_run).status == "interrupted"  # type: ignore[union-attr]
+
+
+def test_default_lock_goes_stale_after_thirty_seconds_without_a_beat() -> None:
+    from service.config import Settings
+
+    assert Settings().lock_stale_seconds == 30.0
+
+
+def test_a_live_run_keeps_beating_past_the_stale_period(client: TestClient, app: FastAPI) -> None:
+    """A run busy for longer than the stale period is not taken over while it beats."""
+    import threading
+
+    factory = app.state.sessions
+    run_id = acquire(factory, "test", stale_after=0.6)
+    release = threading.Event()
+    done: dict[str, Any] = {}
+
+    def slow_write() -> None:  # the run stays in its write stage until released
+        release.wait(10)
+
+    t = threading.Thread(target=lambda: done.update(execute_run(
+        factory, run_id, after_solve=slow_write, beat_every=0.1)))
+    t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with factory() as s:
+                if s.get(MatchRun, run_id).stage == "write":  # type: ignore[union-attr]
+                    break
+            time.sleep(0.05)
+        time.sleep(1.5)  # well past 0.6 s: only the heartbeat keeps the lock fresh
+        with pytest.raises(RunBusy):
+            acquire(factory, "intruder", stale_after=0.6)
+    finally:
+        release.set()
+        t.join(60)
+    assert done.get("run_id") == run_id
+    with factory() as s:
+        assert s.get(MatchRun, run_id).status == "succeeded"  # type: ignore[union-attr]
+        assert s.get(RunLock, "match") is None
+
+
+def test_cron_retry_after_kill_9_takes_over_the_dead_lock(client: TestClient, app: FastAPI,
+                                                          db_url: str) -> None:
+    """``wushe rematch`` killed with SIGKILL; the retry a little later runs and succeeds."""
+    stale = 8.0
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WUSHE_LOCK_STALE_SECONDS": str(stale)}
+    cmd = [sys.executable, "-m", "matcher.cli", "rematch", "--database", db_url]
+    killed = _kill_9_once_running(app, cmd, env)
+    killed_at = time.monotonic()
+    busy = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert time.monotonic() - killed_at < stale - 1, "the busy check came too late to mean much"
+    assert busy.returncode == 75, busy.stderr  # at once: the lock is still fresh
+    time.sleep(max(stale + 0.5 - (time.monotonic() - killed_at), 0))
+    retry = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert retry.returncode == 0, retry.stderr
+    with app.state.sessions() as s:
+        assert s.get(MatchRun, killed).status == "interrupted"  # type: ignore[union-attr]
+        assert s.scalar(select(MatchRun.run_id).where(MatchRun.is_current.is_(True))) != killed
+        assert s.get(RunLock, "match") is None
