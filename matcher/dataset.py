@@ -338,12 +338,20 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
     return out
 
 
-def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError]) -> list[Feedback]:
+def _parse_feedback(t: Table, tax: Taxonomy, errs: list[RowError], needs: dict[str, Need],
+                    actors: dict[str, Actor]) -> list[Feedback]:
     out = []
     limits = _limits("feedback", t)
     for line, cells in t.rows:
         r = _Row(t.name, limits, line, cells, tax)
         sat = r.number("satisfaction", 0, integer=True, lo=1, hi=5)
+        nid, aid = cells.get("need_id", ""), cells.get("actor_id", "")
+        if nid and nid not in needs:
+            r.err("need_id", f"需求 {nid} 不存在（needs.csv 中没有）",
+                  f"need {nid!r} does not exist (not in needs.csv)")
+        if aid and aid not in actors:
+            r.err("actor_id", f"资源 {aid} 不存在（actors.csv 中没有）",
+                  f"actor {aid!r} does not exist (not in actors.csv)")
         fb = Feedback(
             need_id=r.text("need_id", required=True),
             actor_id=r.text("actor_id", required=True),
@@ -494,7 +502,7 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     row_errs.extend(unresolved_homes(actors, communities, at))
     for aid in _actor_ids_in(row_errs, at):
         actors.pop(aid, None)
-    feedback = _parse_feedback(tables["feedback.csv"], tax, row_errs) if tables[
+    feedback = _parse_feedback(tables["feedback.csv"], tax, row_errs, needs, actors) if tables[
         "feedback.csv"] else []
     load = _parse_load(tables["assignments.csv"], needs, actors, row_errs)
     if row_errs and not skip_bad_rows:

@@ -29,7 +29,7 @@ FIELD_LIMITS: dict[str, dict[str, int]] = {
     "communities": {"community_id": _ID, "name": _PLACE, "street": _PLACE, "district": _PLACE,
                     "city": _PLACE},
     "needs": {"need_id": _ID, "community_id": _ID, "text": 2000, "category": 50,
-              "contact_name": 100, "contact_phone": 40, "id_number": 40},
+              "contact_name": 100, "contact_phone": 40, "id_number": 40, "ref": _ID},
     "actors": {"actor_id": _ID, "name": _PLACE, "text": 2000, "community_id": _ID,
                "street": _PLACE, "district": _PLACE, "city": _PLACE, "certification": 50,
                "contact_phone": 40},

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from matcher.csvio import read_table, safe_cell
@@ -35,7 +35,7 @@ from .privacy import mask_id, mask_name, mask_phone, mask_text, person_name
 from .scope import actor_clause
 
 __all__ = ["EXPORTS", "FILES", "ImportResult", "actor_values", "export_csv", "import_files",
-           "need_values"]
+           "need_values", "new_need_ids"]
 
 FILES = ("communities.csv", "needs.csv", "actors.csv", "feedback.csv", "assignments.csv")
 
@@ -44,7 +44,7 @@ COMMUNITY_COLUMNS = ("community_id", "name", "street", "district", "city", "kind
 NEED_COLUMNS = ("need_id", "community_id", "text", "category", "target_groups", "urgency",
                 "beneficiaries", "roles", "volunteers_needed", "budget_yuan", "time_slots",
                 "created_at", "status", "lat", "lon", "contact_name", "contact_phone",
-                "id_number")
+                "id_number", "ref")
 ACTOR_COLUMNS = ("actor_id", "kind", "name", "text", "community_id", "street", "district", "city",
                  "scope", "capacity", "budget_yuan", "categories", "target_groups",
                  "certification", "time_slots", "lat", "lon", "active", "contact_phone")
@@ -137,13 +137,20 @@ def export_csv(s: Session, what: str, p: Principal) -> str:
     return _write(rows, cols)
 
 
-def _context_file(s: Session, name: str, folder: Path) -> None:
-    """Write the stored list as a contract file, so an upload is checked against it."""
+def _context_file(s: Session, name: str, folder: Path, p: Principal) -> None:
+    """Write the stored list as a contract file, so an upload is checked against it.
+
+    A station's upload is checked against its own needs only: a reference to
+    another station's need reads exactly like one to a need that does not exist.
+    """
     admin = Principal(0, "admin", None, None)
     what = name.removesuffix(".csv")
     text = export_csv(s, what, admin)
     if what == "needs":  # unmasked: these rows are only read back, never shown
-        text = _write((_row(n, NEED_COLUMNS) for n in s.scalars(select(NeedRow))), NEED_COLUMNS)
+        q = select(NeedRow)
+        if p.communities is not None:
+            q = q.where(NeedRow.community_id.in_(sorted(p.communities)))
+        text = _write((_row(n, NEED_COLUMNS) for n in s.scalars(q)), NEED_COLUMNS)
     (folder / name).write_text(text, encoding="utf-8")
 
 
@@ -156,13 +163,6 @@ def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> lis
         if name in sent:
             errs.append(RowError(name, 0, "", f"{name} 只能由管理员导入",
                                  f"only an admin may import {name}"))
-    if "feedback.csv" in sent:
-        table, _ = read_table(folder / "feedback.csv", max_bytes=1 << 40)
-        for line, cells in table.rows if table else ():
-            need = s.get(NeedRow, cells.get("need_id", ""))
-            if need is not None and not p.sees(need.community_id):
-                errs.append(RowError("feedback.csv", line, "need_id", "该需求不属于本社工站",
-                                     "the need belongs to another station"))
     station = s.get(Station, p.station_id) if p.station_id else None
     street = station.station_id if station else ""
     for name, id_col in (("needs.csv", "need_id"), ("actors.csv", "actor_id")):
@@ -182,9 +182,9 @@ def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> lis
                 errs.append(RowError(name, line, "community_id", f"社区 {cid} 不属于本社工站",
                                      f"community {cid!r} does not belong to this station"))
                 continue
-            old: NeedRow | ActorRow | None = (
-                s.get(NeedRow, cells.get(id_col, "")) if name == "needs.csv"
-                else s.get(ActorRow, cells.get(id_col, "")))
+            if name == "needs.csv":
+                continue  # a station's needs get the service's ids: see _station_need_ids
+            old = s.get(ActorRow, cells.get(id_col, ""))
             if old is not None and old.community_id and not p.sees(old.community_id):
                 errs.append(RowError(name, line, id_col,
                                      f"编号 {cells.get(id_col)} 已被占用，请换用其他编号",
@@ -197,7 +197,10 @@ def _extras(folder: Path, name: str, id_col: str, cols: tuple[str, ...]) -> dict
     table, _ = read_table(folder / name, max_bytes=1 << 40)
     if table is None:
         return {}
-    return {cells.get(id_col, ""): {c: cells.get(c, "") for c in cols} for _, cells in table.rows}
+    # a column the file does not have leaves what is stored alone
+    present = [c for c in cols if c in table.header]
+    return {cells.get(id_col, ""): {c: cells.get(c, "") for c in present}
+            for _, cells in table.rows}
 
 
 def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
@@ -219,7 +222,7 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
             (folder / name).write_bytes(data)
         for name in ("communities.csv", "needs.csv", "actors.csv"):
             if name not in files:
-                _context_file(s, name, folder)
+                _context_file(s, name, folder, p)
         scope_errs = _scope_errors(folder, set(files), p, s)
         if scope_errs:
             raise DataError(scope_errs)
@@ -230,7 +233,7 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
         ds = load_dataset(folder, skip_bad_rows=skip_bad_rows, max_file_bytes=max_file_bytes,
                           report=report, allow_empty=context)
         need_extra = (_extras(folder, "needs.csv", "need_id",
-                              ("contact_name", "contact_phone", "id_number"))
+                              ("contact_name", "contact_phone", "id_number", "ref"))
                       if "needs.csv" in files else {})
         actor_extra = (_extras(folder, "actors.csv", "actor_id", ("contact_phone",))
                        if "actors.csv" in files else {})
@@ -244,6 +247,8 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
                  if n.need_id in need_extra]
     actor_rows = [{**actor_values(a), **actor_extra[a.actor_id]} for a in ds.actors.values()
                   if a.actor_id in actor_extra]
+    if p.communities is not None:
+        _station_need_ids(s, need_rows, p)
     if "communities.csv" in files:
         _upsert_communities(s, ds.communities.values(), result)
     _bulk_upsert(s, NeedRow, "need_id", need_rows, "needs", result)
@@ -319,6 +324,46 @@ def actor_values(a: Actor) -> dict[str, Any]:
                 categories=join(a.categories), target_groups=join(a.target_groups),
                 certification=a.certification, time_slots=join(a.time_slots), lat=a.lat,
                 lon=a.lon, active=a.active, updated_at=utcnow())
+
+
+def new_need_ids(s: Session, n: int) -> list[str]:
+    """``n`` need ids no stored need has: ``W`` + date + a running number."""
+    start = (s.scalar(select(func.count()).select_from(NeedRow)) or 0) + 1
+    out: list[str] = []
+    day = f"W{utcnow():%y%m%d}"
+    while len(out) < n:
+        batch = [f"{day}{k:05d}" for k in range(start, start + (n - len(out)) + 16)]
+        start += len(batch)
+        taken = set(s.scalars(select(NeedRow.need_id).where(NeedRow.need_id.in_(batch))))
+        out += [nid for nid in batch if nid not in taken][:n - len(out)]
+    return out
+
+
+def _station_need_ids(s: Session, rows: list[dict[str, Any]], p: Principal) -> None:
+    """Give a station's imported needs their ids, never revealing another station's.
+
+    A row's id is the id of one of the station's own needs (an export read back),
+    or the station's own number (``ref``) of one it imported before: that need is
+    updated. Any other id — free, or held by another station, alike — becomes the
+    ``ref`` of a new need with an id from the service.
+    """
+    if not rows:
+        return
+    mine = NeedRow.community_id.in_(sorted(p.communities or ()))
+    ids = [r["need_id"] for r in rows]
+    own: set[str] = set()
+    by_ref: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        own.update(s.scalars(select(NeedRow.need_id).where(NeedRow.need_id.in_(chunk), mine)))
+        by_ref.update({ref: nid for ref, nid in s.execute(
+            select(NeedRow.ref, NeedRow.need_id).where(NeedRow.ref.in_(chunk), mine))})
+    fresh = iter(new_need_ids(s, sum(1 for x in ids if x not in own and x not in by_ref)))
+    for r in rows:
+        x = r["need_id"]
+        if x in own:
+            continue
+        r["need_id"], r["ref"] = (by_ref[x] if x in by_ref else next(fresh)), x
 
 
 def _bulk_upsert(s: Session, model: Any, key: str, rows: list[dict[str, Any]], what: str,

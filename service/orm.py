@@ -92,6 +92,8 @@ class Community(Base):
 class NeedRow(Base):
     __tablename__ = "needs"
     need_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: the station's own number for the need (本站编号), from its import; "" if none
+    ref: Mapped[str] = mapped_column(String(100), default="", server_default="", index=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.community_id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(50), default="")

@@ -185,6 +185,7 @@ class InferOut(BaseModel):
 
 class NeedOut(BaseModel):
     need_id: str
+    ref: str = Field("", description="本站编号（社工站导入时自己的编号）/ the station's own number")
     community_id: str
     community_name: str
     text: str

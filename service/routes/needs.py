@@ -21,7 +21,7 @@ from ..convert import join, need_record, split
 from ..decisions import decide, need_for, refresh_need_status
 from ..deps import EngineDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
 from ..errors import ApiError
-from ..imports import need_values
+from ..imports import need_values, new_need_ids
 from ..orm import HOLDING, ActorRow, Assignment, AuditEntry, Community, Feedback, NeedRow, utcnow
 from ..privacy import (
     mask_name,
@@ -55,7 +55,7 @@ def need_out(n: NeedRow, p: Principal, community_name: str, held: set[str]) -> N
     masked = p.masked
     roles = list(split(n.roles))
     return NeedOut(
-        need_id=n.need_id, community_id=n.community_id, community_name=community_name,
+        need_id=n.need_id, ref=n.ref, community_id=n.community_id, community_name=community_name,
         text=mask_text(n.text) if masked else n.text, category=n.category,
         target_groups=list(split(n.target_groups)), urgency=n.urgency,
         beneficiaries=n.beneficiaries, roles=roles, volunteers_needed=n.volunteers_needed,
@@ -112,7 +112,8 @@ def list_needs(
                               (NeedRow.target_groups == "") & NeedRow.inferred_groups.like(like)))
     if q and (not p.masked or search_text_is_masked_safe(q)):
         stmt = stmt.where(or_(NeedRow.text.contains(q, autoescape=True),
-                              NeedRow.need_id.contains(q, autoescape=True)))
+                              NeedRow.need_id.contains(q, autoescape=True),
+                              NeedRow.ref.contains(q, autoescape=True)))
     if unserved:
         stmt = stmt.where(NeedRow.status == "open")
     # urgent and unserved first, then newest
@@ -122,7 +123,7 @@ def list_needs(
         # a masked caller searches the text as shown to it: digits hidden behind
         # **** never match, so a search cannot rebuild a phone or ID number
         found = [(n, name) for n, name in s.execute(stmt)
-                 if q in mask_text(n.text) or q in n.need_id]
+                 if q in mask_text(n.text) or q in n.need_id or q in n.ref]
         total, rows = len(found), found[offset:offset + limit]
     else:
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -164,7 +165,7 @@ def create_need(body: NeedIn, s: SessionDep, p: WriterDep, cache: EngineDep) -> 
         raise ApiError(403, "need_id_assigned", "需求编号由系统生成，社工站不能指定（批量导入可用自己的编号）",
                        "need ids are assigned by the service; leave need_id out "
                        "(an import may carry the station's own ids)")
-    need_id = body.need_id or _new_need_id(s)
+    need_id = body.need_id or new_need_ids(s, 1)[0]
     if s.get(NeedRow, need_id) is not None:
         raise ApiError(409, "duplicate_id", f"需求编号 {need_id} 已存在", f"need {need_id!r} exists")
     rec = Need(need_id, body.community_id, body.text, category=body.category,
@@ -183,15 +184,6 @@ def create_need(body: NeedIn, s: SessionDep, p: WriterDep, cache: EngineDep) -> 
     name = s.get(Community, body.community_id)
     cache.commit(s)
     return need_out(row, p, name.name if name else "", set())
-
-
-def _new_need_id(s: Any) -> str:
-    n = s.scalar(select(func.count()).select_from(NeedRow)) or 0
-    while True:
-        n += 1
-        nid = f"W{utcnow():%y%m%d}{n:05d}"
-        if s.get(NeedRow, nid) is None:
-            return nid
 
 
 @router.get("/{need_id}", summary="需求详情：安排与历史")

@@ -160,7 +160,7 @@ async function loadNeeds() {
     const inferred = !n.category && n.inferred_category;
     const groups = n.target_groups.length ? n.target_groups : n.inferred_groups;
     return `<tr class="clickable ${n.urgency >= 4 && n.status === "open" ? "urgent" : ""}" tabindex="0" data-id="${esc(n.need_id)}">
-      <td data-label="编号"><a href="#need/${encodeURIComponent(n.need_id)}">${esc(n.need_id)}</a></td>
+      <td data-label="编号"><a href="#need/${encodeURIComponent(n.need_id)}">${esc(n.need_id)}</a>${n.ref ? `<br><span class="muted">本站编号 ${esc(n.ref)}</span>` : ""}</td>
       <td data-label="社区">${esc(n.community_name)}</td>
       <td data-label="需求">${esc(n.text)}</td>
       <td data-label="类别"><span class="badge ${inferred ? "inferred" : ""}" title="${inferred ? "系统推断" : "已填写"}">${esc(label.category(cat))}</span></td>
@@ -236,7 +236,7 @@ async function renderNeed(id) {
     </section>`;
   }).join("");
   box.innerHTML = `<div class="card">
-    <h1>需求 ${esc(n.need_id)} <span class="badge">${esc(label.status(n.status))}</span>
+    <h1>需求 ${esc(n.need_id)}${n.ref ? `<small class="muted">（本站编号 ${esc(n.ref)}）</small>` : ""} <span class="badge">${esc(label.status(n.status))}</span>
       ${n.urgency >= 4 ? '<span class="badge urgent">急难愁盼</span>' : ""}</h1>
     <p class="need-text">${esc(n.text)}</p>
     <dl class="facts">

@@ -20,9 +20,18 @@ def test_gbk_needs_file_is_imported_with_inference(client: TestClient, keys: Key
     code, res = _upload(client, keys, "station", "needs.csv", body)
     assert code == 200, res
     assert res["added"] == {"needs": 2}
-    got = client.get("/api/v1/needs/X1", headers=keys.h("station")).json()
+    # a station's own numbers are kept as its reference; the service gives the ids
+    found = client.get("/api/v1/needs?q=X1", headers=keys.h("station")).json()["items"]
+    assert [n["ref"] for n in found] == ["X1"]
+    got = client.get(f"/api/v1/needs/{found[0]['need_id']}", headers=keys.h("station")).json()
     assert got["text"].startswith("我妈瘫痪") and got["inferred_category"]
     assert got["contact_phone"] == "13700001111"
+    # imported again, the same numbers update the same needs
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 200 and res["updated"] == {"needs": 2} and "needs" not in res["added"]
+    exported = client.get("/api/v1/exports/needs.csv", headers=keys.h("station")).content
+    code, res = _upload(client, keys, "station", "needs.csv", exported)
+    assert code == 200 and "needs" not in res["added"], res
 
 
 def test_a_bad_row_imports_nothing_and_names_file_line_column(client: TestClient,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import sqlite3
@@ -182,11 +183,27 @@ def test_other_stations_need_ids_are_not_revealed(client: TestClient, keys: Keys
     made = client.post("/api/v1/needs", headers=h, json={"community_id": "C006",
                                                         "text": "楼道灯坏了"})
     assert made.status_code == 201 and made.json()["need_id"]
-    csv_text = ("need_id,community_id,text\nN0001,C006,楼道灯坏了\n").encode()
-    r = client.post("/api/v1/imports?dry_run=true", headers=h,
-                    files={"files": ("needs.csv", csv_text)})
-    assert r.status_code == 422
-    assert "其他社工站" not in r.text and "another station" not in r.text
+    # an import reads an id another station holds exactly like a free one
+    def upload(nid: str, dry: str) -> Any:
+        body = f"need_id,community_id,text\n{nid},C006,楼道灯坏了\n".encode()
+        return client.post(f"/api/v1/imports?dry_run={dry}", headers=h,
+                           files={"files": ("needs.csv", body)})
+
+    assert upload("N0001", "true").json() == upload("ZZ-FREE-2", "true").json()
+    assert upload("N0001", "false").json() == upload("ZZ-FREE-2", "false").json()
+    mine = client.get("/api/v1/needs?limit=500", headers=h).json()["items"]
+    assert {"N0001", "ZZ-FREE-2"} <= {n["ref"] for n in mine}
+    assert "N0001" not in {n["need_id"] for n in mine}
+    theirs = client.get("/api/v1/needs/N0001", headers=keys.h("station")).json()
+    assert theirs["community_id"] == "C001" and theirs["text"] != "楼道灯坏了"
+    # feedback naming another station's need reads like one naming no need at all
+    def feedback(nid: str) -> Any:
+        body = f"need_id,actor_id,outcome\n{nid},V009,completed\n".encode()
+        return client.post("/api/v1/imports?dry_run=true", headers=h,
+                           files={"files": ("feedback.csv", body)}).json()
+
+    assert feedback("N0001") == json.loads(json.dumps(feedback("ZZ-NONE")).replace(
+        "ZZ-NONE", "N0001"))
 
 
 def test_run_list_and_summary_name_no_other_station(client: TestClient, keys: Keys) -> None:

@@ -72,6 +72,29 @@ def test_import_with_a_bad_row_shows_the_error_and_saves_nothing(page: Any, site
     assert "不存在" in page.inner_text("#need-detail")
 
 
+def test_import_with_the_stations_own_numbers(page: Any, site: Site, tmp_path: Path) -> None:
+    """A station's numbers are kept as its reference; an id another station uses is no issue."""
+    own = tmp_path / "needs.csv"
+    own.write_bytes("need_id,community_id,text,urgency\nN0011,C002,楼道灯坏了好几天了,2\n"
+                    .encode("gbk"))  # N0011 is also a need of 朝晖街道's
+    sign_in(page, site, site.station)
+    page.click("a[data-view=data]")
+    page.set_input_files("#import-files", str(own))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result .badge.ok")
+    page.click("#import-confirm")
+    page.wait_for_selector("#import-result:has-text('已导入')")
+    page.click("a[data-view=needs]")
+    page.fill("#filters [name=q]", "N0011")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#needs-table tbody td:has-text('本站编号 N0011')")
+    cell = page.locator("#needs-table tbody td[data-label='编号']").first
+    assert cell.locator("a").inner_text().startswith("W")
+    cell.locator("a").click()
+    page.wait_for_selector("#need-detail h1:has-text('本站编号 N0011')")
+    assert "楼道灯坏了" in page.inner_text("#need-detail")
+
+
 def test_enter_a_need_with_inference_then_rematch_and_read_the_summary(page: Any,
                                                                        site: Site) -> None:
     sign_in(page, site, site.station)
