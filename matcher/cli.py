@@ -55,6 +55,8 @@ def _load(args: argparse.Namespace) -> Any:
               f"{len(report.skipped)} error(s):", file=sys.stderr)
         for e in report.skipped[:20]:
             print("  " + e.format(), file=sys.stderr)
+    for w in report.warnings:  # never an error: the data says what a fund is restricted to
+        print("提示 / warning: " + w.format(), file=sys.stderr)
     return ds
 
 

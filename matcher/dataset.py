@@ -34,6 +34,7 @@ from .records import (
     Feedback,
     Need,
 )
+from .restrictions import implied_restriction
 from .taxonomy import Taxonomy, default_taxonomy
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_TEXT_CHARS", "LoadReport", "load_dataset"]
@@ -58,9 +59,14 @@ _ACTIVE_STATUSES = ("assigned", "in_progress")
 
 @dataclass
 class LoadReport:
-    """What loading skipped (with ``skip_bad_rows``): one RowError per problem."""
+    """What loading skipped (with ``skip_bad_rows``): one RowError per problem.
+
+    ``warnings`` never stop a load: today, funds whose text implies a restriction
+    their blank cells do not state (:mod:`matcher.restrictions`).
+    """
 
     skipped: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def _limits(table: str, t: Table) -> dict[str, int]:
@@ -273,7 +279,7 @@ def _normalise_cert(kind: str, v: str) -> str:
 
 
 def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
-                  errs: list[RowError]) -> dict[str, Actor]:
+                  errs: list[RowError], warns: list[RowError] | None = None) -> dict[str, Actor]:
     out: dict[str, Actor] = {}
     limits = _limits("actors", t)
     for line, cells in t.rows:
@@ -335,6 +341,9 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
             errs.extend(r.errors)
         else:
             out[aid] = actor
+            implied = implied_restriction(actor)
+            if implied is not None and warns is not None:
+                warns.append(RowError(t.name, line, implied.cells[0], implied.zh, implied.en))
     return out
 
 
@@ -496,7 +505,7 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
         raise DataError(fatal)
     communities = _parse_communities(ct, tax, row_errs)
     needs = _parse_needs(nt, tax, communities, row_errs)
-    actors = _parse_actors(at, tax, communities, row_errs)
+    actors = _parse_actors(at, tax, communities, row_errs, report.warnings)
     from .geo import unresolved_homes
 
     row_errs.extend(unresolved_homes(actors, communities, at))

@@ -248,10 +248,10 @@ class Matcher(BaseEstimator):
             categories=self.categories_, concepts=self.concepts_,
             served_categories=[a.categories or inf for a, inf in zip(actors, inferred, strict=True)],
             served_groups=[a.target_groups or cg for a, cg in zip(actors, cued, strict=True)],
-            fund_categories=[(a.categories or inf) if f else ()
-                             for a, inf, f in zip(actors, inferred, is_fund, strict=True)],
-            fund_groups=[(a.target_groups or cg) if f else ()
-                         for a, cg, f in zip(actors, cued, is_fund, strict=True)],
+            # a fund's restrictions are its cells, blank = unrestricted (the contract);
+            # its text only feeds text similarity, never a restriction
+            fund_categories=[a.categories if f else () for a, f in zip(actors, is_fund, strict=True)],
+            fund_groups=[a.target_groups if f else () for a, f in zip(actors, is_fund, strict=True)],
             actor_concepts=concepts, load=ds.load, feedback=fb,
             area_codes=self.area_codes_, coords=coords,
         )

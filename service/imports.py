@@ -60,6 +60,7 @@ class ImportResult:
     added: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
 
@@ -239,7 +240,10 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
                        if "actors.csv" in files else {})
         assign_rows = (read_table(folder / "assignments.csv", max_bytes=1 << 40)[0]
                        if "assignments.csv" in files else None)
-    result = ImportResult(skipped=row_errors(DataError(report.skipped)), dry_run=dry_run)
+    # warnings about the upload itself (not about stored lists read as context)
+    result = ImportResult(skipped=row_errors(DataError(report.skipped)), dry_run=dry_run,
+                          warnings=row_errors(DataError(report.warnings))
+                          if "actors.csv" in files else [])
     # Everything slow (the engine's inference for each need) is computed before the
     # first write, so the database's write lock is held only for the short bulk
     # write at the end: other stations' decisions never wait behind an import.

@@ -351,6 +351,7 @@ class ActorOut(BaseModel):
     target_groups: list[str]
     certification: str
     active: bool
+    warning: str = Field("", description="资金说明暗示限定、但限定列为空时的提示 / a fund's unstated restriction")
 
 
 class ImportOut(BaseModel):
@@ -358,6 +359,9 @@ class ImportOut(BaseModel):
     added: dict[str, int]
     updated: dict[str, int]
     skipped: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="不影响导入的提示（如资金说明暗示限定但未填写限定列）/ warnings that do not stop the import")
 
 
 class RunOut(BaseModel):

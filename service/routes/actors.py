@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
 from matcher.records import KIND_ZH, Actor
+from matcher.restrictions import implied_restriction
 from matcher.taxonomy import default_taxonomy
 
 from ..audit import record
@@ -26,7 +27,9 @@ router = APIRouter(prefix="/actors", tags=["actors"])
 
 
 def actor_out(a: ActorRow, load: int, spent: float, masked: bool) -> ActorOut:
-    rec = Actor(a.actor_id, a.kind, a.name, a.text, capacity=a.capacity)
+    rec = Actor(a.actor_id, a.kind, a.name, a.text, capacity=a.capacity,
+                categories=tuple(split(a.categories)), target_groups=tuple(split(a.target_groups)))
+    implied = implied_restriction(rec)
     remaining = (max(a.budget_yuan - spent, 0.0) if a.kind == "fund"
                  else float(rec.capacity - load))
     return ActorOut(actor_id=a.actor_id, kind=a.kind, kind_zh=KIND_ZH[a.kind],
@@ -36,7 +39,8 @@ def actor_out(a: ActorRow, load: int, spent: float, masked: bool) -> ActorOut:
                     remaining=remaining, budget_yuan=a.budget_yuan,
                     categories=list(split(a.categories)),
                     target_groups=list(split(a.target_groups)),
-                    certification=a.certification, active=a.active)
+                    certification=a.certification, active=a.active,
+                    warning=implied.zh if implied else "")
 
 
 def _may_edit(s: SessionDep, p: Principal, community_id: str, street: str) -> None:

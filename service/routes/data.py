@@ -44,7 +44,8 @@ def import_lists(s: SessionDep, p: WriterDep, cache: EngineDep, settings: Settin
                {"added": res.added, "updated": res.updated, "skipped": len(res.skipped)},
                cache.model_version())
     cache.commit(s)
-    return ImportOut(dry_run=dry_run, added=res.added, updated=res.updated, skipped=res.skipped)
+    return ImportOut(dry_run=dry_run, added=res.added, updated=res.updated, skipped=res.skipped,
+                     warnings=res.warnings)
 
 
 @router.get("/exports/{what}.csv", summary="导出清单为 CSV（电话、证件号已脱敏）",

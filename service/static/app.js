@@ -344,7 +344,7 @@ async function loadActors() {
     const left = a.kind === "fund" ? `${yuan(a.remaining)} / ${yuan(a.budget_yuan)}` : `${a.remaining} / ${a.capacity}`;
     const pct = a.kind === "fund" ? (a.budget_yuan ? 1 - a.remaining / a.budget_yuan : 0) : a.load / Math.max(a.capacity, 1);
     return `<tr><td data-label="编号">${esc(a.actor_id)}</td><td data-label="类型">${esc(a.kind_zh)}</td>
-      <td data-label="名称">${esc(a.name)}</td><td data-label="服务内容">${esc(a.text)}</td>
+      <td data-label="名称">${esc(a.name)}</td><td data-label="服务内容">${esc(a.text)}${a.warning ? `<p class="warn" role="note">${esc(a.warning)}</p>` : ""}</td>
       <td data-label="负荷"><span class="bar inline" title="${Math.round(pct * 100)}%"><span data-w="${Math.round(Math.min(1, pct) * 100)}"></span></span> ${a.kind === "fund" ? "" : a.load}</td>
       <td data-label="剩余">${esc(left)} ${full ? '<span class="badge unserved">已满</span>' : ""}</td>
       <td data-label="状态">${a.active ? "在用" : "停用"}</td></tr>`;
@@ -376,13 +376,17 @@ function describeImport(r) {
   return `新增：${parts(r.added)}；更新：${parts(r.updated)}` + (r.skipped.length ? `；跳过有错误的行 ${r.skipped.length} 处` : "");
 }
 
+// Warnings never stop an import: a fund whose text implies a restriction its cells do not state.
+const importWarnings = (r) => (r.warnings || []).length
+  ? `<ul class="warnings">${r.warnings.map((w) => `<li class="warn">提示（${esc(w.file)} 第 ${esc(w.line)} 行，${esc(w.column)} 列）：${esc(w.message)}</li>`).join("")}</ul>` : "";
+
 async function checkImport(ev) {
   ev.preventDefault();
   $("#import-confirm").disabled = true;
   try {
     const r = await sendImport(true);
     if (!r) return;
-    $("#import-result").innerHTML = `<p class="badge ok">校验通过</p><p>${esc(describeImport(r))}</p>`;
+    $("#import-result").innerHTML = `<p class="badge ok">校验通过</p><p>${esc(describeImport(r))}</p>${importWarnings(r)}`;
     $("#import-confirm").disabled = false;
   } catch (e) { showImportErrors(e); }
 }
@@ -391,7 +395,7 @@ async function confirmImport() {
   $("#import-confirm").disabled = true;
   try {
     const r = await sendImport(false);
-    $("#import-result").innerHTML = `<p class="badge ok">已导入</p><p>${esc(describeImport(r))}</p>`;
+    $("#import-result").innerHTML = `<p class="badge ok">已导入</p><p>${esc(describeImport(r))}</p>${importWarnings(r)}`;
     toast("导入完成");
   } catch (e) { showImportErrors(e); }
 }

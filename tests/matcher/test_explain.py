@@ -2,6 +2,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from matcher import Matcher, load_dataset
+from matcher.dataset import LoadReport
 from matcher.explain import format_yuan
 from tests.conftest import COMMUNITIES
 
@@ -22,7 +23,13 @@ def test_format_yuan() -> None:
     assert format_yuan(3000) == "¥3,000" and format_yuan(0.5) == "¥0.50"
 
 
-def test_fund_restriction_inferred_from_text(make_dataset: Callable[..., Path]) -> None:
+def test_fund_restrictions_come_from_its_cells_never_its_text(
+        make_dataset: Callable[..., Path]) -> None:
+    """Blank cells mean unrestricted (the contract): a fund's text restricts nothing.
+
+    Its text still ranks it (the elderly-meal fund first) and the text-implied
+    restriction is one warning, not a silent rule.
+    """
     needs = [{"need_id": "N1", "community_id": "C1", "text": "我爸85岁独居，做不了饭，想要助餐",
               "budget_yuan": "500", "roles": "fund"}]
     actors = [
@@ -30,9 +37,17 @@ def test_fund_restriction_inferred_from_text(make_dataset: Callable[..., Path]) 
          "city": "杭州市", "budget_yuan": "9000"},
         {"actor_id": "F2", "kind": "fund", "name": "银龄基金", "text": "资助老年人助餐",
          "city": "杭州市", "budget_yuan": "9000"},
+        {"actor_id": "F3", "kind": "fund", "name": "社区微基金", "text": "资助领域不限",
+         "city": "杭州市", "budget_yuan": "9000"},
+        {"actor_id": "F4", "kind": "fund", "name": "助学金", "text": "资助困境儿童助学",
+         "city": "杭州市", "budget_yuan": "9000", "categories": "child_welfare"},
     ]
-    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
-    assert [s.actor_id for s in m.suggest("N1")["fund"]] == ["F2"]
+    report = LoadReport()
+    ds = load_dataset(make_dataset(COMMUNITIES, needs, actors), report=report)
+    got = [s.actor_id for s in Matcher().fit(ds).suggest("N1", k=10)["fund"]]
+    assert got[0] == "F2" and set(got) == {"F1", "F2", "F3"}  # F4 is restricted by its cell
+    assert [(w.line, w.column) for w in report.warnings] == [(2, "categories")]
+    assert "专项资助困境儿童助学" in report.warnings[0].zh and "F1" in report.warnings[0].en
 
 
 def test_rejected_pair_is_demoted_and_says_so(sample_copy: Path) -> None:

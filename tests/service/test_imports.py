@@ -90,3 +90,31 @@ def test_actor_create_and_update_are_scoped(client: TestClient, keys: Keys) -> N
     assert r.status_code == 403
     r = client.patch("/api/v1/actors/V900", headers=keys.h("station"), json={"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
+
+
+FUNDS = ("actor_id,kind,name,text,city,scope,budget_yuan,categories,target_groups\n"
+         "FX1,fund,银龄专项基金,仅限资助辖区高龄老人助餐和居家照护,杭州市,city,5000,,\n"
+         "FX2,fund,社区微基金,资助领域不限，欢迎各类民生小项目申请,杭州市,city,5000,,\n"
+         "FX3,fund,春蕾助学基金,专项资助困境儿童助学,杭州市,city,5000,child_welfare,儿童\n")
+
+
+def test_a_text_implied_fund_restriction_is_one_warning_never_a_rule(client: TestClient,
+                                                                     keys: Keys) -> None:
+    code, res = _upload(client, keys, "admin", "actors.csv", FUNDS.encode(), dry_run="true")
+    assert code == 200, res
+    assert [(w["line"], w["column"]) for w in res["warnings"]] == [(2, "categories")]
+    assert "FX1" in res["warnings"][0]["message_en"]
+    assert "仅限资助辖区高龄老人助餐和居家照护" in res["warnings"][0]["message"]
+    code, res = _upload(client, keys, "admin", "actors.csv", FUNDS.encode())
+    assert code == 200 and res["added"] == {"actors": 3} and len(res["warnings"]) == 1
+    listed = {a["actor_id"]: a for a in client.get(
+        "/api/v1/actors?kind=fund", headers=keys.h("admin")).json()["items"]}
+    assert "categories" in listed["FX1"]["warning"] and listed["FX2"]["warning"] == ""
+    assert listed["FX1"]["categories"] == []  # nothing was restricted on the fund's behalf
+    # unrestricted funds are suggested to every need they admit, whatever their text says
+    child = client.post("/api/v1/needs", headers=keys.h("admin"), json={
+        "community_id": "C001", "text": "孩子放学后没人照看，想找四点半课堂", "roles": ["fund"],
+        "budget_yuan": 200}).json()["need_id"]
+    got = client.get(f"/api/v1/needs/{child}/suggestions?k=20",
+                     headers=keys.h("admin")).json()["suggestions"]["fund"]
+    assert {"FX1", "FX2", "FX3"} <= {s["actor_id"] for s in got}

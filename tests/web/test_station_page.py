@@ -95,6 +95,25 @@ def test_import_with_the_stations_own_numbers(page: Any, site: Site, tmp_path: P
     assert "楼道灯坏了" in page.inner_text("#need-detail")
 
 
+def test_a_funds_unstated_restriction_is_a_warning_on_import_and_resources(
+        page: Any, site: Site, tmp_path: Path) -> None:
+    funds = tmp_path / "actors.csv"
+    funds.write_text("actor_id,kind,name,text,city,scope,budget_yuan,categories,target_groups\n"
+                     "FW1,fund,银龄专项基金,仅限资助辖区高龄老人助餐,杭州市,city,5000,,\n",
+                     encoding="utf-8")
+    sign_in(page, site, site.admin)
+    page.click("a[data-view=data]")
+    page.set_input_files("#import-files", str(funds))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result .warn")
+    assert "仅限资助辖区高龄老人助餐" in page.inner_text("#import-result .warn")
+    page.click("#import-confirm")
+    page.wait_for_selector("#import-result:has-text('已导入')")
+    page.click("a[data-view=actors]")
+    page.wait_for_selector("#actors-table tbody tr:has-text('FW1') .warn")
+    shot(page, "14-fund-warning")
+
+
 def test_enter_a_need_with_inference_then_rematch_and_read_the_summary(page: Any,
                                                                        site: Site) -> None:
     sign_in(page, site, site.station)
