@@ -93,6 +93,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_text(args: argparse.Namespace) -> int:
+    from .train_textclf import run
+
+    t0 = time.perf_counter()
+    report = run(Path(args.corpus), Path(args.out), c=args.C, folds=args.folds)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    print(f"已训练文本分类器 / text classifier trained on {report['rows']} texts → "
+          f"{args.out}.json/.npz ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from .generate import generate_dataset
 
@@ -298,6 +309,15 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("validate", help="check a dataset folder against the contract")
     data_args(sp)
     sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("train-text", help="cross-validate and train the shipped text "
+                                           "classifier on a labelled corpus")
+    sp.add_argument("--corpus", default="data/corpus", help="folder of part_*.csv files")
+    sp.add_argument("--out", default="matcher/resources/textclf",
+                    help="output path without suffix (.json and .npz are written)")
+    sp.add_argument("--C", type=float, default=8.0, help="inverse regularisation strength")
+    sp.add_argument("--folds", type=int, default=5)
+    sp.set_defaults(func=cmd_train_text)
 
     sp = sub.add_parser("generate", help="write a synthetic dataset")
     sp.add_argument("--out", required=True)

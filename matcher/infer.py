@@ -128,13 +128,16 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
         confidence = round(dist[category] * certainty, 4)
     else:
         category, confidence, certainty = "", 0.0, 0.0
-    groups, group_conf = infer_groups(text_norm, lex, category=category, given=given_groups)
+    # a group only implied by the category is as sure as the category is
+    groups, group_conf = infer_groups(text_norm, lex, category=category, given=given_groups,
+                                      implied_confidence=min(0.6, confidence))
     return Inference(category, confidence, {k: round(v, 4) for k, v in sorted(dist.items())},
                      groups, group_conf, round(certainty, 4))
 
 
 def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
-                 given: tuple[str, ...] = ()) -> tuple[tuple[str, ...], dict[str, float]]:
+                 given: tuple[str, ...] = (), implied_confidence: float = 0.6
+                 ) -> tuple[tuple[str, ...], dict[str, float]]:
     """Target groups: given ones, else cued ones, else implied by the category."""
     if given:
         return given, dict.fromkeys(given, 1.0)
@@ -144,7 +147,7 @@ def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
         return tuple(sorted(cued, key=_group_order)), conf
     implied = IMPLIED_GROUPS.get(category)
     if implied:
-        return (implied,), {implied: 0.6}
+        return (implied,), {implied: round(implied_confidence, 4)}
     return (), {}
 
 

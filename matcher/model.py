@@ -34,6 +34,7 @@ from .scoring import ScoringParams, combine, proximity_score
 from .table import build_actor_table, feasible_rows, need_range_keys
 from .taxonomy import default_taxonomy
 from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
+from .textclf import default_text_classifier
 
 __all__ = ["GENERIC_CONCEPTS", "Matcher", "Suggestion"]
 
@@ -126,10 +127,12 @@ class Matcher(BaseEstimator):
     """
 
     def __init__(self, params: str | dict[str, Any] | None = None, word_weight: float = 0.75,
-                 use_classifier: bool = True, fuzzy: bool = True, random_state: int = 0) -> None:
+                 use_classifier: bool = True, fuzzy: bool = True, random_state: int = 0,
+                 use_text_classifier: bool = True) -> None:
         self.params = params
         self.word_weight = word_weight
         self.use_classifier = use_classifier
+        self.use_text_classifier = use_text_classifier
         self.fuzzy = fuzzy
         self.random_state = random_state
 
@@ -185,6 +188,15 @@ class Matcher(BaseEstimator):
         self.need_rows_ = {n.need_id: i for i, n in enumerate(needs)}
         self.need_x_ = need_x
         self.need_tokens_ = n_tok
+        # the shipped classifier, in one batch (a dataset's own labels train its own)
+        self._text_proba: dict[str, np.ndarray] = {}
+        shipped = self._text_classifier()
+        if shipped is not None:
+            pending = [i for i, n in enumerate(needs) if not n.category]
+            for i, p in zip(pending, shipped.category_proba([n_norm[i] for i in pending]),
+                            strict=True):
+                self._text_proba[n_norm[i]] = np.array([p[c] for c in shipped.categories],
+                                                       dtype=np.float32)
         self.inference_ = {n.need_id: self._infer(n, n_norm[i], need_x[i])
                            for i, n in enumerate(needs)}
         self._build_table(actors, a_norm, a_tok)
@@ -218,12 +230,27 @@ class Matcher(BaseEstimator):
         p = e / e.sum()
         return {c: float(v) for c, v in zip(clf["classes"], p, strict=True)}
 
+    def _text_classifier(self) -> Any:
+        """The shipped text classifier, unless the dataset trains its own or it is off."""
+        if (self.classifier_ or not self.use_text_classifier
+                or self.scoring_.text_classifier_weight <= 0):
+            return None
+        return default_text_classifier()
+
     def _infer(self, need: Need, norm: str, x: sp.csr_matrix) -> Inference:
+        proba, weight = self._classifier_proba(x), self.scoring_.classifier_weight
+        if proba is None and not need.category:
+            shipped = self._text_classifier()
+            if shipped is not None:
+                cache = self.__dict__.setdefault("_text_proba", {})
+                if norm not in cache:
+                    p = shipped.category_proba([norm])[0]
+                    cache[norm] = np.array([p[c] for c in shipped.categories], dtype=np.float32)
+                proba = {c: float(v) for c, v in zip(shipped.categories, cache[norm], strict=True)}
+                weight = self.scoring_.text_classifier_weight
         return infer_need(norm, default_lexicon(), given_category=need.category,
-                          given_groups=need.target_groups,
-                          classifier_proba=self._classifier_proba(x),
-                          classifier_weight=self.scoring_.classifier_weight,
-                          fuzzy=self.fuzzy)
+                          given_groups=need.target_groups, classifier_proba=proba,
+                          classifier_weight=weight, fuzzy=self.fuzzy)
 
     def _build_table(self, actors: list[Any], a_norm: list[str], a_tok: list[list[str]]) -> None:
         lex = default_lexicon()
@@ -427,7 +454,11 @@ class Matcher(BaseEstimator):
         cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
         mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
                                          for c in self.categories_])
-        groups = np.array([g in inf.groups for g in TARGET_GROUPS])
+        floor = self.scoring_.fund_min_confidence if min_mass is None else min_mass
+        # a fund restricted to a group admits an inferred group only when it is sure
+        # enough: named in the text, given, or implied by a confident category
+        groups = np.array([g in inf.groups and inf.group_confidence.get(g, 1.0) >= floor
+                           for g in TARGET_GROUPS])
         return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
                              need_budget=need.budget_yuan, need_category=cat_ix,
                              need_groups=groups, category_mass=mass,

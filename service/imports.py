@@ -22,10 +22,8 @@ from sqlalchemy.orm import Session
 from matcher.csvio import read_table, safe_cell
 from matcher.dataset import LoadReport, load_dataset
 from matcher.errors import DataError, RowError
-from matcher.infer import infer_need
-from matcher.lexicon import default_lexicon
 from matcher.records import Actor, Need
-from matcher.text import normalize_text
+from matcher.textclf import infer_texts
 
 from .auth import Principal
 from .convert import join
@@ -247,8 +245,9 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
     # Everything slow (the engine's inference for each need) is computed before the
     # first write, so the database's write lock is held only for the short bulk
     # write at the end: other stations' decisions never wait behind an import.
-    need_rows = [{**need_values(n), **need_extra[n.need_id]} for n in ds.needs.values()
-                 if n.need_id in need_extra]
+    sent = [n for n in ds.needs.values() if n.need_id in need_extra]
+    need_rows = [{**need_values(n, inf), **need_extra[n.need_id]}
+                 for n, inf in zip(sent, inferred_many(sent), strict=True)]
     actor_rows = [{**actor_values(a), **actor_extra[a.actor_id]} for a in ds.actors.values()
                   if a.actor_id in actor_extra]
     if p.communities is not None:
@@ -304,16 +303,20 @@ def _upsert_communities(s: Session, items: Iterable[Any], result: ImportResult) 
             station_id=c.street), "communities", result)
 
 
-def inferred(n: Need) -> dict[str, Any]:
-    """The engine's category and groups for a need, stored for lists and filters."""
-    inf = infer_need(normalize_text(n.text), default_lexicon(), given_category=n.category,
-                     given_groups=n.target_groups, fuzzy=True)
-    return dict(inferred_category=inf.category, inferred_confidence=inf.category_confidence,
-                inferred_groups=join(inf.groups))
+def inferred_many(needs: list[Need]) -> list[dict[str, Any]]:
+    """The engine's category and groups for needs, stored for lists and filters.
+
+    The lexicon blended with the shipped text classifier, one batch (as the engine
+    infers for a need when no labelled dataset trains its own classifier).
+    """
+    infs = infer_texts([n.text for n in needs], given_categories=[n.category for n in needs],
+                       given_groups=[n.target_groups for n in needs])
+    return [dict(inferred_category=inf.category, inferred_confidence=inf.category_confidence,
+                 inferred_groups=join(inf.groups)) for inf in infs]
 
 
-def need_values(n: Need) -> dict[str, Any]:
-    return dict(**inferred(n), need_id=n.need_id, community_id=n.community_id, text=n.text,
+def need_values(n: Need, inferred: dict[str, Any] | None = None) -> dict[str, Any]:
+    return dict(**(inferred or inferred_many([n])[0]), need_id=n.need_id, community_id=n.community_id, text=n.text,
                 category=n.category, target_groups=join(n.target_groups), urgency=n.urgency,
                 beneficiaries=n.beneficiaries, roles=join(n.roles),
                 volunteers_needed=n.volunteers_needed, budget_yuan=n.budget_yuan,

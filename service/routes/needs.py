@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
-from matcher.infer import infer_need
 from matcher.lexicon import default_lexicon
 from matcher.records import ROLES, Need
 from matcher.taxonomy import default_taxonomy
 from matcher.text import normalize_text
+from matcher.textclf import infer_texts
 
 from ..audit import record
 from ..auth import Principal
@@ -140,7 +140,7 @@ def infer(body: InferIn, p: PrincipalDep) -> InferOut:
     del p
     lex = default_lexicon()
     norm = normalize_text(body.text)
-    inf = infer_need(norm, lex, fuzzy=True)
+    inf = infer_texts([body.text])[0]  # as the engine infers: lexicon + shipped classifier
     evidence = sorted({w for words in lex.concepts(norm, fuzzy=True).values() for w in words})
     return InferOut(category=inf.category,
                     category_zh=default_taxonomy().zh(inf.category) if inf.category else "",

@@ -72,25 +72,20 @@ def test_read_table_unterminated_quote_names_record_start_and_column(
     assert "引号" in e.zh and "unterminated quote" in e.en
 
 
-def test_read_table_quote_closed_rows_later_still_swallows(tmp_path: Path) -> None:
-    # a stray quote that a later cell happens to close leaves a record of the right width
+@pytest.mark.parametrize("closing_row", [
+    'N0015,C001,电视屏幕写着12",2\n',  # a stray quote a later cell happens to close
+    'N0015,C001,"两行\n文本",2\n',  # the quote ends at a later quoted cell
+])
+def test_read_table_quote_closed_rows_later_still_swallows(tmp_path: Path,
+                                                           closing_row: str) -> None:
+    # the broken record comes out the right width, yet it swallowed rows 12-15
     rows = list(ROWS)
     rows[9] = rows[9].replace("想找人", '"想找人')
-    rows[14] = 'N0015,C001,电视屏幕写着12",2\n'
+    rows[14] = closing_row
     table, errs = _read_rows(tmp_path, rows)
     assert table is None
     assert (errs[0].line, errs[0].column) == (11, "text")
     assert "unterminated quote" in errs[0].en and "第 11 行" in errs[0].zh
-
-
-def test_read_table_quote_ending_at_a_later_quoted_cell(tmp_path: Path) -> None:
-    rows = list(ROWS)
-    rows[9] = rows[9].replace("想找人", '"想找人')
-    rows[14] = 'N0015,C001,"两行\n文本",2\n'
-    table, errs = _read_rows(tmp_path, rows)
-    assert table is None
-    assert (errs[0].line, errs[0].column) == (11, "text")
-    assert "unterminated quote" in errs[0].en
 
 
 def test_read_table_unterminated_quote_in_header(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def test_estimator_contract() -> None:
     m = Matcher(word_weight=0.6, random_state=3)
     assert m.get_params() == {"params": None, "word_weight": 0.6, "use_classifier": True,
                               "fuzzy": True,
-                              "random_state": 3}
+                              "random_state": 3, "use_text_classifier": True}
     c = clone(m)
     assert c.get_params() == m.get_params() and not hasattr(c, "table_")
     with pytest.raises(NotFittedError):

@@ -1,0 +1,69 @@
+"""The shipped text classifier: loads offline, reads unseen phrasing, round-trips its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher import Matcher, load_dataset
+from matcher.textclf import TextClassifier, ask_weighted, default_text_classifier, infer_texts
+from tests.conftest import COMMUNITIES
+
+CLF = default_text_classifier()
+pytestmark = pytest.mark.skipif(CLF is None, reason="no shipped classifier")
+
+# written for this test, in phrasings outside the corpus
+UNSEEN = {
+    "单元门口那盏路灯坏了快一个月，晚上黑咕隆咚的，老人出门怕摔": "renovation",
+    "包工头欠我们六个人三个月的工钱，电话也不接了，这钱还能要回来吗": "legal",
+    "我女儿离婚以后一直睡不着，整天哭，说活着没意思": "mental_health",
+    "楼下那家天天半夜剁肉，说了好几次也不听，想找人出面说和说和": "mediation",
+}
+
+
+def test_reads_phrasing_it_never_saw() -> None:
+    assert CLF is not None
+    probs = CLF.category_proba(list(UNSEEN))
+    got = [max(p, key=p.get) for p in probs]
+    assert got == list(UNSEEN.values())
+    for p in probs:
+        assert abs(sum(p.values()) - 1) < 1e-6
+
+
+def test_a_text_the_lexicon_misses_still_gets_a_category() -> None:
+    text = "包工头欠我们六个人三个月的工钱，电话也不接了，这钱还能要回来吗"
+    inf = infer_texts([text], weight=0.8)[0]
+    assert infer_texts([text])[0].category_scores != inf.category_scores  # off by default
+    assert inf.category == "legal" and inf.category_confidence > 0.3
+
+
+def test_ask_sentences_weigh_double() -> None:
+    assert ask_weighted("老伴去年走了。希望有人来陪我说说话。").count("希望有人来陪我说说话") == 2
+    assert ask_weighted("楼道灯坏了") == "楼道灯坏了"
+
+
+def test_files_round_trip(tmp_path: Path) -> None:
+    assert CLF is not None
+    CLF.save(tmp_path / "clf")
+    with (tmp_path / "clf.npz").open("rb") as fh:
+        again = TextClassifier.load((tmp_path / "clf.json").read_text(encoding="utf-8"), fh)
+    a = CLF.predict(list(UNSEEN))
+    b = again.predict(list(UNSEEN))
+    for x, y in zip(a, b, strict=True):
+        assert np.allclose(list(x["category"].values()), list(y["category"].values()), atol=1e-3)
+        assert x["urgency"].keys() == {1, 2, 3, 4}
+    assert CLF.meta["cv"]["rows"] >= 3000  # trained on the committed corpus
+
+
+def test_the_engine_uses_it_when_its_weight_is_set(make_dataset) -> None:  # type: ignore[no-untyped-def]
+    needs = [{"need_id": "N1", "community_id": "C1",
+              "text": "包工头欠我们六个人三个月的工钱，电话也不接了，这钱还能要回来吗"}]
+    actors = [{"actor_id": "O1", "kind": "organization", "name": "律所", "text": "法律援助",
+               "city": "杭州市", "scope": "city"}]
+    ds = load_dataset(make_dataset(COMMUNITIES, needs, actors))
+    on = Matcher(params={"text_classifier_weight": 0.8}).fit(ds).inference_["N1"]
+    off = Matcher().fit(ds).inference_["N1"]
+    assert on.category == "legal"
+    assert on.category_scores != off.category_scores
