@@ -151,12 +151,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _suggestion_items(m: Any, ids: list[str], k: int,
-                      processes: int = 1) -> Iterable[tuple[str, Any]]:
+                      processes: int = 1) -> Iterable[tuple[str, Any, Any]]:
     from .parallel import fork_map
 
     found = fork_map(lambda nid: m.suggest(nid, k=k), ids, processes, progress=_progress,
                      desc="suggest")
-    return zip(ids, found, strict=True)
+    return ((nid, sugg, m.inference_[nid].as_dict())
+            for nid, sugg in zip(ids, found, strict=True))
 
 
 def _need_ids(args: argparse.Namespace, ds: Any) -> list[str]:
@@ -180,27 +181,48 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(f"已写入 {n} 条需求的建议 / wrote suggestions for {n} needs → {args.out}",
               file=sys.stderr)
     else:
-        for nid, sugg in _suggestion_items(m, ids, args.k, args.processes):
-            print(suggestion_line(nid, sugg))
+        for item in _suggestion_items(m, ids, args.k, args.processes):
+            print(suggestion_line(*item))
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, read_qrels
+    from .evaluate import evaluate, evaluate_inference, read_qrels
 
     ds = _load(args)
     qrels = read_qrels(args.qrels)
     m = _matcher(args, ds, args.model)
     methods = ["wushe", "tfidf", "bm25", "tfidf+c"] if args.baselines else ["wushe"]
-    res = evaluate(m, qrels, methods=methods, truth_folder=args.truth or args.data)
+    truth = args.truth or args.data
+    res: dict[str, Any] = evaluate(m, qrels, methods=methods, truth_folder=truth)
+    inference = evaluate_inference(m, truth)
     if args.json:
-        print(json.dumps(res, ensure_ascii=False, indent=1, sort_keys=True))
+        print(json.dumps({**res, "inference": inference}, ensure_ascii=False, indent=1,
+                         sort_keys=True))
         return 0
     print(f"{'method':<8}{'role':<15}{'needs':>6}{'NDCG@5':>9}{'P@1':>8}{'violations':>12}")
-    for method, roles in res.items():
-        for role, r in roles.items():
-            print(f"{method:<8}{role:<15}{r['needs']:>6}{r['ndcg@5']:>9.3f}{r['p@1']:>8.3f}"
-                  f"{r['violations']:>12}")
+    for method, buckets in res.items():
+        for bucket, r in buckets.items():
+            if not bucket.startswith("category:"):
+                print(f"{method:<8}{bucket:<15}{r['needs']:>6}{r['ndcg@5']:>9.3f}"
+                      f"{r['p@1']:>8.3f}{r['violations']:>12}")
+    vol = res["wushe"].get("volunteer", {})
+    if "category_match" in vol:
+        print(f"\n志愿者类别相符比例 / suggested volunteers offering the need's category: "
+              f"{vol['category_match']:.3f} of all, {vol['category_match_first']:.3f} of the first")
+    if inference.get("needs"):
+        print(f"\n类别推断 / category inference ({inference['needs']} needs with a blank "
+              f"category): accuracy {inference['accuracy']:.3f}, macro-F1 "
+              f"{inference['macro_f1']:.3f}, ECE {inference['ece']:.3f}")
+    per_cat = {b.removeprefix("category:"): r for b, r in res["wushe"].items()
+               if b.startswith("category:")}
+    print(f"\n{'category':<19}{'needs':>6}{'NDCG@5':>9}{'P@1':>8}{'violations':>12}"
+          f"{'infer P':>9}{'infer R':>9}")
+    for cat, r in per_cat.items():
+        ic = inference.get("per_category", {}).get(cat)
+        extra = f"{ic['precision']:>9.3f}{ic['recall']:>9.3f}" if ic else f"{'':>9}{'':>9}"
+        print(f"{cat:<19}{r['needs']:>6}{r['ndcg@5']:>9.3f}{r['p@1']:>8.3f}"
+              f"{r['violations']:>12}{extra}")
     return 0
 
 
@@ -272,7 +294,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n【需求 {nid}】{ds.communities[need.community_id].name}：{need.text}")
         print(f"  类别：{m.taxonomy_.zh(inf.category) or '未识别'}"
               f"{'' if need.category else f'（推断，置信度 {inf.category_confidence:.2f}）'}"
-              f"；对象：{'、'.join(inf.groups) or '未识别'}；紧急程度：{need.urgency}")
+              f"；对象：{'、'.join(inf.groups) or '未识别'}；紧急程度：{inf.urgency}"
+              f"{'' if inf.urgency_given else f'（推断，置信度 {inf.urgency_confidence:.2f}）'}")
         for role, items in m.suggest(nid, k=args.k).items():
             print(f"  ▸ {KIND_ZH[role]}")
             if not items:

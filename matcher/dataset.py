@@ -254,6 +254,7 @@ def _parse_needs(t: Table, tax: Taxonomy, communities: dict[str, Community],
             status=r.choice("status", NEED_STATUSES, "open"),
             lat=r.coord("lat"),
             lon=r.coord("lon"),
+            urgency_given=bool(r.cells.get("urgency", "")),
         )
         if r.errors:
             errs.extend(r.errors)

@@ -18,6 +18,7 @@ Baselines, run on the same needs and actors of the wanted kind:
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import math
 from collections import defaultdict
@@ -34,7 +35,8 @@ from .geo import Places, community_path
 from .records import ROLES, Dataset
 from .table import need_range_keys, range_key
 
-__all__ = ["METHODS", "evaluate", "make_qrels", "ndcg_at", "read_qrels", "write_qrels"]
+__all__ = ["METHODS", "evaluate", "evaluate_inference", "make_qrels", "ndcg_at", "read_qrels",
+           "write_qrels"]
 
 METHODS = ("wushe", "tfidf", "bm25", "tfidf+c")
 
@@ -208,10 +210,15 @@ class _Baseline:
 def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
              methods: Iterable[str] = ("wushe",), truth_folder: str | Path | None = None,
              ) -> dict[str, dict[str, dict[str, float]]]:
-    """Metrics per method and role: ``ndcg@5``, ``p@1``, ``violations``, ``needs``.
+    """Metrics per method and bucket: ``ndcg@5``, ``p@1``, ``violations``, ``needs``.
 
     Each need of ``qrels`` that is in the fitted dataset is ranked for every
-    role it wants that has at least one judged actor.
+    role it wants that has at least one judged actor. Buckets: each role,
+    ``all``, and ``category:<code>`` for each labelled category (from
+    ``truth.csv``, else the engine's). The engine's bucket ``volunteer`` also
+    carries ``category_match``: the share of suggested volunteers that offer
+    the need's category (``category_match_first``: of the first suggested) (by ``actor_truth.csv`` when given, else by the
+    categories the engine reads in the volunteer's own words).
     """
     ds: Dataset = matcher.dataset_
     need_truth = read_truth(truth_folder)[0] if truth_folder else {}
@@ -221,11 +228,24 @@ def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
         inf = matcher.inference_[nid]
         return inf.category, inf.groups
 
+    actor_intents = read_truth(truth_folder)[1] if truth_folder else {}
+    intent_cat = _intent_categories()
+    t = matcher.table_
+    row_of = {aid: i for i, aid in enumerate(t.ids)}
+
+    def offers(aid: str, category: str) -> bool:
+        if aid in actor_intents:
+            return any(intent_cat.get(i) == category for i in actor_intents[aid])
+        j = matcher.categories_.index(category) if category in matcher.categories_ else -1
+        return j >= 0 and bool(t.served_categories[row_of[aid], j])
+
     results: dict[str, dict[str, dict[str, float]]] = {}
     for method in methods:
         base = None if method == "wushe" else _Baseline(ds, method.removesuffix("+c"))
         constrained = method.endswith("+c")
-        acc: dict[str, dict[str, float]] = {r: defaultdict(float) for r in (*ROLES, "all")}
+        acc: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for r in (*ROLES, "all"):
+            acc[r]["needs"] += 0
         for nid in sorted(qrels):
             if nid not in ds.needs:
                 continue
@@ -248,7 +268,11 @@ def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
                 else:
                     ranked = base.rank(need.text, role, k) if base is not None else []
                 viol = sum(1 for a in ranked if violations(nctx, actx[a], role))
-                for bucket in (role, "all"):
+                if role == "volunteer" and nctx.category and ranked:
+                    acc[role]["matched"] += sum(offers(a, nctx.category) for a in ranked)
+                    acc[role]["matched_first"] += offers(ranked[0], nctx.category)
+                    acc[role]["with_first"] += 1
+                for bucket in (role, "all", f"category:{nctx.category or 'unknown'}"):
                     a = acc[bucket]
                     a["needs"] += 1
                     a["ndcg@5"] += ndcg_at(ranked, judged, 5)
@@ -261,6 +285,64 @@ def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
                 "p@1": round(a["p@1"] / a["needs"], 4) if a["needs"] else 0.0,
                 "violations": int(a["violations"]),
                 "suggested": int(a["suggested"])}
-            for r, a in acc.items()
+            for r, a in sorted(acc.items(), key=lambda kv: _bucket_order(kv[0]))
         }
+        vol = acc["volunteer"]
+        if vol["suggested"]:
+            results[method]["volunteer"]["category_match"] = round(
+                vol["matched"] / vol["suggested"], 4)
+            results[method]["volunteer"]["category_match_first"] = round(
+                vol["matched_first"] / max(vol["with_first"], 1), 4)
     return results
+
+
+def _bucket_order(bucket: str) -> tuple[int, str]:
+    order = (*ROLES, "all")
+    return (order.index(bucket), "") if bucket in order else (len(order), bucket)
+
+
+def _intent_categories() -> dict[str, str]:
+    from .generate import _catalogue
+
+    return {it["id"]: it["category"] for it in _catalogue()["intents"]}
+
+
+def evaluate_inference(matcher: Any, truth_folder: str | Path, *, bins: int = 10
+                       ) -> dict[str, Any]:
+    """How well the engine infers the category of needs whose cell is blank.
+
+    Against ``truth.csv``: accuracy, macro-F1 over the labelled categories,
+    expected calibration error of the confidence (the share of the winning
+    category, ``bins`` equal-width bins), and per category precision, recall
+    and F1. Needs with a given category are left out (they are not inferred).
+    """
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    truth = read_truth(truth_folder)[0]
+    ds: Dataset = matcher.dataset_
+    ids = sorted(n for n in truth if n in ds.needs and not ds.needs[n].category)
+    if not ids:
+        return {"needs": 0}
+    y = [truth[n]["category"] for n in ids]
+    infs = [matcher.inference_[n] for n in ids]
+    pred = [inf.category or "unknown" for inf in infs]
+    conf = np.array([inf.category_scores.get(inf.category, 0.0) for inf in infs])
+    right = np.array([a == b for a, b in zip(y, pred, strict=True)])
+    ece = 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in itertools.pairwise(edges):
+        sel = (conf > lo) & (conf <= hi) if lo > 0 else (conf <= hi)
+        if sel.any():
+            ece += sel.mean() * abs(right[sel].mean() - conf[sel].mean())
+    labels = sorted(set(y))
+    p, r, f, n = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {
+        "needs": len(ids),
+        "accuracy": round(float(right.mean()), 4),
+        "macro_f1": round(float(f1_score(y, pred, labels=labels, average="macro",
+                                         zero_division=0)), 4),
+        "ece": round(float(ece), 4),
+        "per_category": {c: {"needs": int(n[i]), "precision": round(float(p[i]), 4),
+                             "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4)}
+                         for i, c in enumerate(labels)},
+    }

@@ -88,8 +88,9 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
     if need.time_slots and actor.time_slots:
         both = [TIME_SLOT_ZH[s] for s in need.time_slots if s in actor.time_slots]
         reasons.append(f"服务时段重合：{'、'.join(both)}")
-    if need.urgency >= 3:
-        reasons.append("紧急需求：优先考虑就近、可立即承接的资源")
+    if inf.urgency >= 3:
+        how = "" if inf.urgency_given else f"（系统从描述推断，置信度 {inf.urgency_confidence:.2f}）"
+        reasons.append(f"紧急需求{how}：优先考虑就近、可立即承接的资源")
     if (need.need_id, actor.actor_id) in m.rejected_:
         reasons.append("注意：此前曾被拒绝，已降低排序")
     reasons.append("硬性条件已核对：服务范围、时段、在岗状态、"

@@ -20,6 +20,7 @@ __all__ = [
     "infer_actor_categories",
     "infer_groups",
     "infer_need",
+    "infer_urgency",
     "vulnerability",
 ]
 
@@ -55,6 +56,32 @@ class Inference:
     groups: tuple[str, ...]
     group_confidence: dict[str, float]
     certainty: float = 1.0  # how much evidence there was (1 for given values)
+    urgency: int = 2
+    urgency_confidence: float = 1.0
+    urgency_given: bool = True
+    category_given: bool = False
+    groups_given: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """The ``inferred`` object of the suggestions JSONL (and the API).
+
+        Examples
+        --------
+        >>> from matcher.lexicon import default_lexicon
+        >>> d = infer_need("楼上天天吵", default_lexicon()).as_dict()
+        >>> d["category"], d["category_given"], d["urgency"], d["urgency_given"]
+        ('mediation', False, 2, False)
+        """
+        top = sorted(self.category_scores.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        return {"category": self.category, "category_confidence": self.category_confidence,
+                "category_given": self.category_given,
+                "category_alternatives": [{"category": c, "share": round(v, 4)}
+                                          for c, v in top if c != self.category][:2],
+                "groups": list(self.groups),
+                "group_confidence": {g: self.group_confidence.get(g, 1.0) for g in self.groups},
+                "groups_given": self.groups_given,
+                "urgency": self.urgency, "urgency_confidence": self.urgency_confidence,
+                "urgency_given": self.urgency_given}
 
 
 def category_distribution(concepts: dict[str, list[str]], lex: Lexicon) -> dict[str, float]:
@@ -86,13 +113,17 @@ def _normalise(scores: dict[str, float]) -> dict[str, float]:
 def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
                given_groups: tuple[str, ...] = (),
                classifier_proba: dict[str, float] | None = None,
-               classifier_weight: float = 0.4, fuzzy: bool = False) -> Inference:
+               classifier_weight: float = 0.4, fuzzy: bool = False,
+               given_urgency: int | None = None,
+               urgency_proba: dict[int, float] | None = None) -> Inference:
     """Infer a need's category and groups from its normalised text.
 
     Given values win with confidence 1. Otherwise the lexicon's evidence (and
     a classifier's probabilities, when one was trained on labelled needs) are
     blended; confidence is the top share damped by how much evidence there
-    was.
+    was. Urgency is the given one, else the most probable level of
+    ``urgency_proba`` (the shipped classifier's urgency head), else 2 (the
+    contract's default).
 
     Examples
     --------
@@ -131,8 +162,33 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
     # a group only implied by the category is as sure as the category is
     groups, group_conf = infer_groups(text_norm, lex, category=category, given=given_groups,
                                       implied_confidence=min(0.6, confidence))
+    urgency, u_conf, u_given = infer_urgency(given_urgency, urgency_proba)
     return Inference(category, confidence, {k: round(v, 4) for k, v in sorted(dist.items())},
-                     groups, group_conf, round(certainty, 4))
+                     groups, group_conf, round(certainty, 4), urgency=urgency,
+                     urgency_confidence=u_conf, urgency_given=u_given,
+                     category_given=bool(given_category), groups_given=bool(given_groups))
+
+
+def infer_urgency(given: int | None, proba: dict[int, float] | None
+                  ) -> tuple[int, float, bool]:
+    """``(urgency, confidence, given?)``: the given level wins; else the most
+    probable level (ties: the more urgent); else the contract's default 2.
+
+    Examples
+    --------
+    >>> infer_urgency(3, {4: 0.9})
+    (3, 1.0, True)
+    >>> infer_urgency(None, {1: 0.1, 2: 0.2, 3: 0.2, 4: 0.5})
+    (4, 0.5, False)
+    >>> infer_urgency(None, None)
+    (2, 0.0, False)
+    """
+    if given is not None:
+        return given, 1.0, True
+    if not proba:
+        return 2, 0.0, False
+    level = max(proba, key=lambda u: (proba[u], u))
+    return int(level), round(float(proba[level]), 4), False
 
 
 def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",

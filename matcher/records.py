@@ -101,6 +101,8 @@ class Need:
     status: str = "open"
     lat: float | None = None
     lon: float | None = None
+    #: False when the urgency cell was blank: the engine infers it from the text
+    urgency_given: bool = True
 
     def __post_init__(self) -> None:
         if self.volunteers_needed < 0:

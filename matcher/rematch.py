@@ -85,7 +85,7 @@ def _priority(m: Any, need_id: str, opts: MatchOptions) -> tuple[int, str]:
     need = m.dataset_.needs[need_id]
     inf = m.inference_[need_id]
     why = vulnerability(normalize_text(need.text), inf.groups)
-    return opts.urgency_bonus * (need.urgency - 1) + (opts.vulnerable_bonus if why else 0), why
+    return opts.urgency_bonus * (inf.urgency - 1) + (opts.vulnerable_bonus if why else 0), why
 
 
 def _components(n_left: int, n_right: int, edges: list[tuple[int, int]]) -> list[int]:

@@ -76,7 +76,7 @@ def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
         per_role[role]["wanted"] += count
         per_role[role]["filled"] += min(count, got[(nid, role)])
         fully[nid] = fully.get(nid, True) and got[(nid, role)] >= count
-    urgent = [n for n in fully if ds.needs[n].urgency == 4]
+    urgent = [n for n in fully if m.inference_[n].urgency == 4]
     vulnerable = [n for n in fully if prio.get(n, (0, ""))[1]]
     shortage: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -107,6 +107,14 @@ def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
                       "full": hist["full"], "gini": gini(util),
                       "mean_utilisation": round(float(np.mean(util)), 4) if util else 0.0}
     open_needs = {n for n, x in ds.needs.items() if x.status == "open"}
+    # volunteers assigned to an open need: does each offer the need's category
+    # (given, or read from its own words)?
+    vol = [r for r in rows if r.role == "volunteer" and r.need_id in open_needs]
+    matched = 0
+    for r in vol:
+        cat = m.inference_[r.need_id].category
+        j = m.categories_.index(cat) if cat in m.categories_ else -1
+        matched += j >= 0 and bool(t.served_categories[t.position[r.actor_id], j])
     return {
         "needs_open": len(fully),
         "slots": per_role,
@@ -118,6 +126,8 @@ def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
         "shortage_by_category_community": dict(sorted(shortage.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))),
         "actor_load": load,
+        "volunteer_category_match": {"assigned": len(vol), "offering_the_category": matched,
+                                     "share": round(matched / len(vol), 4) if vol else None},
         "diff": _diff(previous, rows, open_needs) if previous else None,
         "objective": int(objective),
         "fund_allocation": {"status": fund_status, "gap": round(fund_gap, 6)},
@@ -149,6 +159,10 @@ def render_summary(s: dict[str, Any], taxonomy: Any) -> str:
         else:
             lines.append(f"  {KIND_ZH[role]}负荷：空闲 {d['idle']}，部分 {d['partly']}，满员 {d['full']}，"
                          f"基尼系数 {d['gini']}")
+    vm = s.get("volunteer_category_match") or {}
+    if vm.get("assigned"):
+        lines.append(f"  安排的志愿者中提供该需求类别服务的：{vm['offering_the_category']}/"
+                     f"{vm['assigned']}（{vm['share']:.0%}）")
     if s["diff"]:
         d = s["diff"]
         lines.append(f"与上次相比：保持 {d['kept']}，更换 {d['changed']}，新增 {d['added']}，取消 {d['dropped']}")

@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,12 +84,16 @@ def featurize(texts: Sequence[str], idf: np.ndarray | None = None) -> sp.csr_mat
     tok = _tokenizer()
     x = sp.hstack([chars.transform(norms), words.transform([tok.tokenize(t) for t in norms])],
                   format="csr", dtype=np.float64)
+    x.sum_duplicates()
     x.data = 1.0 + np.log(x.data)
-    if idf is not None:
-        x = x @ sp.diags(idf)
-    n = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    if idf is not None:  # column scaling in place: a 2**20 diagonal matrix costs ms a call
+        x.data *= idf[x.indices]
+    per_row = np.diff(x.indptr)
+    row_of = np.repeat(np.arange(x.shape[0]), per_row)
+    n = np.sqrt(np.bincount(row_of, weights=x.data ** 2, minlength=x.shape[0]))
     n[n == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / n) @ x)
+    x.data /= n[row_of]
+    return x
 
 
 def fit_idf(x: sp.csr_matrix) -> np.ndarray:
@@ -124,30 +128,40 @@ class TextClassifier:
     def _x(self, texts: Sequence[str]) -> sp.csr_matrix:
         return featurize(texts, self.idf)
 
+    @cached_property
+    def _weights(self) -> sp.csr_matrix:
+        """All three heads' coefficients, features × (categories, groups, levels), as
+        CSR: a text's few hundred features pick their rows (transposing per call cost
+        tens of milliseconds)."""
+        return sp.vstack([self.cat_coef, self.grp_coef, self.urg_coef]).T.tocsr()
+
+    def _logits(self, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        z = (x @ self._weights).toarray()
+        a, b = len(self.categories), len(self.categories) + len(self.groups)
+        return (z[:, :a] + self.cat_intercept, z[:, a:b] + self.grp_intercept,
+                z[:, b:] + self.urg_intercept)
+
     def category_logits(self, x: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((x @ self.cat_coef.T).todense()) + self.cat_intercept
+        return self._logits(x)[0]
 
     def category_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
         p = _softmax(self.category_logits(self._x(texts)) / self.temperature)
         return [{c: float(v) for c, v in zip(self.categories, row, strict=True)} for row in p]
 
     def group_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        z = np.asarray((self._x(texts) @ self.grp_coef.T).todense()) + self.grp_intercept
-        p = 1.0 / (1.0 + np.exp(-z))
+        p = 1.0 / (1.0 + np.exp(-self._logits(self._x(texts))[1]))
         return [{g: float(v) for g, v in zip(self.groups, row, strict=True)} for row in p]
 
     def urgency_proba(self, texts: Sequence[str]) -> list[dict[int, float]]:
-        z = np.asarray((self._x(texts) @ self.urg_coef.T).todense()) + self.urg_intercept
-        p = _softmax(z)
+        p = _softmax(self._logits(self._x(texts))[2])
         return [{u + 1: float(v) for u, v in enumerate(row)} for row in p]
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Everything at once (one featurisation): category, groups and urgency."""
-        x = self._x(texts)
-        pc = _softmax(self.category_logits(x) / self.temperature)
-        pg = 1.0 / (1.0 + np.exp(-(np.asarray((x @ self.grp_coef.T).todense())
-                                   + self.grp_intercept)))
-        pu = _softmax(np.asarray((x @ self.urg_coef.T).todense()) + self.urg_intercept)
+        zc, zg, zu = self._logits(self._x(texts))
+        pc = _softmax(zc / self.temperature)
+        pg = 1.0 / (1.0 + np.exp(-zg))
+        pu = _softmax(zu)
         out = []
         for c, g, u in zip(pc, pg, pu, strict=True):
             out.append({"category": {k: float(v) for k, v in zip(self.categories, c, strict=True)},
@@ -207,11 +221,13 @@ def default_text_classifier() -> TextClassifier | None:
 
 def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None = None,
                 given_groups: Sequence[tuple[str, ...]] | None = None,
+                given_urgency: Sequence[int | None] | None = None,
                 weight: float | None = None) -> list[Any]:
     """:func:`matcher.infer.infer_need` for many raw texts, the shipped classifier blended in.
 
     What the engine infers for a need with no labelled dataset behind it (the
-    service stores it for lists and filters). One featurisation for the batch.
+    service stores it for lists and filters): category, groups, and the urgency
+    where ``given_urgency`` is None. One featurisation for the batch.
     """
     from .infer import infer_need
     from .lexicon import default_lexicon
@@ -220,14 +236,21 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
     n = len(texts)
     cats = list(given_categories or [""] * n)
     groups = list(given_groups or [()] * n)
+    urgency = list(given_urgency or [None] * n)
     norms = [normalize_text(t) for t in texts]
     w = ScoringParams.default().text_classifier_weight if weight is None else weight
-    clf = default_text_classifier() if w > 0 else None
-    pending = [i for i in range(n) if not cats[i]]
-    proba: dict[int, dict[str, float]] = {}
+    clf = default_text_classifier()
+    pending = [i for i in range(n) if not cats[i] or urgency[i] is None]
+    preds: dict[int, dict[str, Any]] = {}
     if clf is not None and pending:
-        proba = dict(zip(pending, clf.category_proba([norms[i] for i in pending]), strict=True))
+        preds = dict(zip(pending, clf.predict([norms[i] for i in pending]), strict=True))
     lex = default_lexicon()
-    return [infer_need(norms[i], lex, given_category=cats[i], given_groups=groups[i],
-                       classifier_proba=proba.get(i), classifier_weight=w, fuzzy=True)
-            for i in range(n)]
+    out = []
+    for i in range(n):
+        pred = preds.get(i)
+        proba = pred["category"] if pred is not None and w > 0 and not cats[i] else None
+        out.append(infer_need(norms[i], lex, given_category=cats[i], given_groups=groups[i],
+                              classifier_proba=proba, classifier_weight=w, fuzzy=True,
+                              given_urgency=urgency[i],
+                              urgency_proba=pred["urgency"] if pred is not None else None))
+    return out

@@ -48,8 +48,10 @@ def atomic_open(path: str | Path, newline: str | None = None) -> Any:
         raise
 
 
-def suggestion_line(need_id: str, suggestions: Mapping[str, Sequence[Any]]) -> str:
-    """One JSONL line of the contract.
+def suggestion_line(need_id: str, suggestions: Mapping[str, Sequence[Any]],
+                    inferred: Mapping[str, Any] | None = None) -> str:
+    """One JSONL line of the contract; ``inferred`` (``Inference.as_dict()``) is the
+    engine's category, groups and urgency with their confidence.
 
     Examples
     --------
@@ -57,24 +59,23 @@ def suggestion_line(need_id: str, suggestions: Mapping[str, Sequence[Any]]) -> s
     >>> suggestion_line("N1", {"volunteer": [Suggestion("V1", 0.8, ["同在翠苑街道"], {})]})
     '{"need_id": "N1", "suggestions": {"volunteer": [{"actor_id": "V1", "score": 0.8, "reasons": ["同在翠苑街道"]}]}}'
     """
-    obj = {
-        "need_id": need_id,
-        "suggestions": {
-            role: [{"actor_id": s.actor_id, "score": round(float(s.score), 4),
-                    "reasons": list(s.reasons)} for s in items]
-            for role, items in suggestions.items()
-        },
+    obj: dict[str, Any] = {"need_id": need_id}
+    if inferred is not None:
+        obj["inferred"] = dict(inferred)
+    obj["suggestions"] = {
+        role: [{"actor_id": s.actor_id, "score": round(float(s.score), 4),
+                "reasons": list(s.reasons)} for s in items]
+        for role, items in suggestions.items()
     }
     return json.dumps(obj, ensure_ascii=False)
 
 
-def write_suggestions_jsonl(path: str | Path,
-                            items: Iterable[tuple[str, Mapping[str, Sequence[Any]]]]) -> int:
-    """Write ``(need_id, {role: suggestions})`` pairs; return the line count."""
+def write_suggestions_jsonl(path: str | Path, items: Iterable[tuple[Any, ...]]) -> int:
+    """Write ``(need_id, {role: suggestions}[, inferred])`` tuples; return the line count."""
     n = 0
     with atomic_open(path) as fh:
-        for need_id, sugg in items:
-            fh.write(suggestion_line(need_id, sugg) + "\n")
+        for item in items:
+            fh.write(suggestion_line(*item) + "\n")
             n += 1
     return n
 

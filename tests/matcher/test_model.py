@@ -74,12 +74,14 @@ def test_traditional_script_need_gets_the_same_team(fitted: Matcher) -> None:
 
 
 def test_fund_withheld_on_an_unsure_category_is_named_until_confirmed(fitted: Matcher) -> None:
-    # 中风 pulls N0001 towards health as well as elderly care: the elderly-care
+    # 中风 pulls this need towards health as well as elderly care: the elderly-care
     # fund F001 is withheld, and named so that staff can confirm the category.
-    assert "F001" not in [s.actor_id for s in fitted.suggest("N0001", k=10)["fund"]]
-    ((fid, cat, conf),) = fitted.unconfirmed_funds("N0001")
+    unsure = replace(fitted.dataset_.needs["N0001"], need_id="X1",
+                     text="我爸中风以后腿脚不好，天天吃泡面")
+    assert "F001" not in [s.actor_id for s in fitted.suggest(unsure, k=10)["fund"]]
+    ((fid, cat, conf),) = fitted.unconfirmed_funds(unsure)
     assert (fid, cat) == ("F001", "elderly_care") and conf < fitted.scoring_.fund_min_confidence
-    confirmed = replace(fitted.dataset_.needs["N0001"], category="elderly_care")
+    confirmed = replace(unsure, category="elderly_care")
     assert "F001" in [s.actor_id for s in fitted.suggest(confirmed, k=10)["fund"]]
     assert fitted.unconfirmed_funds(confirmed) == []
     assert fitted.unconfirmed_funds(replace(confirmed, roles=("volunteer",))) == []

@@ -34,8 +34,8 @@ def test_reads_phrasing_it_never_saw() -> None:
 
 def test_a_text_the_lexicon_misses_still_gets_a_category() -> None:
     text = "包工头欠我们六个人三个月的工钱，电话也不接了，这钱还能要回来吗"
-    inf = infer_texts([text], weight=0.8)[0]
-    assert infer_texts([text])[0].category_scores != inf.category_scores  # off by default
+    inf = infer_texts([text])[0]  # on by default
+    assert infer_texts([text], weight=0.0)[0].category_scores != inf.category_scores
     assert inf.category == "legal" and inf.category_confidence > 0.3
 
 
@@ -57,13 +57,40 @@ def test_files_round_trip(tmp_path: Path) -> None:
     assert CLF.meta["cv"]["rows"] >= 3000  # trained on the committed corpus
 
 
-def test_the_engine_uses_it_when_its_weight_is_set(make_dataset) -> None:  # type: ignore[no-untyped-def]
+def test_the_engine_uses_it_unless_its_weight_is_zero(make_dataset) -> None:  # type: ignore[no-untyped-def]
     needs = [{"need_id": "N1", "community_id": "C1",
               "text": "包工头欠我们六个人三个月的工钱，电话也不接了，这钱还能要回来吗"}]
     actors = [{"actor_id": "O1", "kind": "organization", "name": "律所", "text": "法律援助",
                "city": "杭州市", "scope": "city"}]
     ds = load_dataset(make_dataset(COMMUNITIES, needs, actors))
-    on = Matcher(params={"text_classifier_weight": 0.8}).fit(ds).inference_["N1"]
-    off = Matcher().fit(ds).inference_["N1"]
+    on = Matcher().fit(ds).inference_["N1"]  # on by default
+    off = Matcher(params={"text_classifier_weight": 0.0}).fit(ds).inference_["N1"]
     assert on.category == "legal"
     assert on.category_scores != off.category_scores
+
+
+def test_a_confident_category_outranks_a_shared_side_word(make_dataset) -> None:  # type: ignore[no-untyped-def]
+    needs = [{"need_id": "N1", "community_id": "C1",
+              "text": "我们住新法院路，两口子上班到很晚，孩子放学以后一个人在家没人管"}]
+    actors = [
+        {"actor_id": "O1", "kind": "organization", "name": "新法院路便民服务社",
+         "text": "新法院路一带上门维修水电、家电", "city": "杭州市", "scope": "city"},
+        {"actor_id": "O2", "kind": "organization", "name": "儿童之家",
+         "text": "四点半课堂课后托管，放学后照看孩子", "city": "杭州市", "scope": "city"}]
+    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
+    inf = m.inference_["N1"]
+    assert inf.category == "child_welfare" and m.likely_categories(inf) == ["child_welfare"]
+    assert [s.actor_id for s in m.suggest("N1", k=2)["organization"]] == ["O2", "O1"]
+
+
+def test_an_unsure_need_gets_both_likely_categories(make_dataset) -> None:  # type: ignore[no-untyped-def]
+    needs = [{"need_id": "N1", "community_id": "C1", "text": "我爸82岁，中风后下不了楼，想找人帮忙"}]
+    actors = [{"actor_id": f"O{i}", "kind": "organization", "name": f"机构{i}", "text": text,
+               "city": "杭州市", "scope": "city"}
+              for i, text in enumerate(["上门维修水电、换灯泡", "家电维修、疏通下水道",
+                                        "便民维修、开锁", "居家养老上门照料、助浴、送餐"])]
+    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
+    likely = m.likely_categories(m.inference_["N1"])
+    assert len(likely) == 2 and "elderly_care" in likely
+    top = [s.actor_id for s in m.suggest("N1", k=2)["organization"]]
+    assert "O3" in top  # the one elderly-care actor is among the two suggested
