@@ -47,7 +47,7 @@ def need_record(r: NeedRow) -> Need:
                 beneficiaries=r.beneficiaries, roles=split(r.roles),
                 volunteers_needed=r.volunteers_needed, budget_yuan=r.budget_yuan,
                 time_slots=split(r.time_slots), created_at=r.created_at, status=r.status,
-                lat=r.lat, lon=r.lon)
+                lat=r.lat, lon=r.lon, urgency_given=r.urgency_given)
 
 
 def actor_record(r: ActorRow, budget_yuan: float | None = None) -> Actor:

@@ -304,20 +304,25 @@ def _upsert_communities(s: Session, items: Iterable[Any], result: ImportResult) 
 
 
 def inferred_many(needs: list[Need]) -> list[dict[str, Any]]:
-    """The engine's category and groups for needs, stored for lists and filters.
+    """The engine's category, groups and urgency for needs, stored for lists and filters.
 
     The lexicon blended with the shipped text classifier, one batch (as the engine
-    infers for a need when no labelled dataset trains its own classifier).
+    infers for a need when no labelled dataset trains its own classifier). A blank
+    urgency cell takes the inferred level, marked as such.
     """
     infs = infer_texts([n.text for n in needs], given_categories=[n.category for n in needs],
-                       given_groups=[n.target_groups for n in needs])
+                       given_groups=[n.target_groups for n in needs],
+                       given_urgency=[n.urgency if n.urgency_given else None for n in needs])
     return [dict(inferred_category=inf.category, inferred_confidence=inf.category_confidence,
-                 inferred_groups=join(inf.groups)) for inf in infs]
+                 inferred_groups=join(inf.groups), urgency=inf.urgency,
+                 urgency_given=inf.urgency_given,
+                 inferred_urgency_confidence=0.0 if inf.urgency_given else inf.urgency_confidence)
+            for inf in infs]
 
 
 def need_values(n: Need, inferred: dict[str, Any] | None = None) -> dict[str, Any]:
     return dict(**(inferred or inferred_many([n])[0]), need_id=n.need_id, community_id=n.community_id, text=n.text,
-                category=n.category, target_groups=join(n.target_groups), urgency=n.urgency,
+                category=n.category, target_groups=join(n.target_groups),
                 beneficiaries=n.beneficiaries, roles=join(n.roles),
                 volunteers_needed=n.volunteers_needed, budget_yuan=n.budget_yuan,
                 time_slots=join(n.time_slots), created_at=n.created_at, status=n.status,

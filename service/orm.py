@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -98,7 +99,9 @@ class NeedRow(Base):
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(50), default="")
     target_groups: Mapped[str] = mapped_column(String(200), default="")
+    #: the level in use: given by staff, or inferred from the text (``urgency_given``)
     urgency: Mapped[int] = mapped_column(Integer, default=2)
+    urgency_given: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     beneficiaries: Mapped[int] = mapped_column(Integer, default=1)
     roles: Mapped[str] = mapped_column(String(100), default="organization;social_worker;volunteer;fund")
     volunteers_needed: Mapped[int] = mapped_column(Integer, default=1)
@@ -114,6 +117,8 @@ class NeedRow(Base):
     inferred_category: Mapped[str] = mapped_column(String(50), default="")
     inferred_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     inferred_groups: Mapped[str] = mapped_column(String(200), default="")
+    inferred_urgency_confidence: Mapped[float] = mapped_column(Float, default=0.0,
+                                                               server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

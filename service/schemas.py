@@ -139,7 +139,9 @@ class NeedIn(_In):
     text: Annotated[str, _chars("needs", "text", required=True), _TRIM]
     category: Annotated[str, _category()] = ""
     target_groups: list[Group] = Field(default_factory=list, max_length=9)
-    urgency: Annotated[int, Field(ge=1, le=4), _WHOLE] = 2
+    urgency: Annotated[int | None, Field(ge=1, le=4,
+                                         description="1–4; leave out to have it inferred "
+                                                     "from the text"), _WHOLE] = None
     beneficiaries: Annotated[int, Field(ge=1, le=100000), _WHOLE] = 1
     roles: list[Role] = Field(default_factory=lambda: list(_ALL_ROLES), min_length=1,
                               max_length=4)
@@ -180,6 +182,11 @@ class InferOut(BaseModel):
     category_zh: str
     confidence: float
     groups: list[str]
+    group_confidence: dict[str, float] = Field(default_factory=dict)
+    urgency: int = 2
+    urgency_confidence: float = 0.0
+    #: the next most likely categories (``category``, ``share``), for an unsure need
+    alternatives: list[dict[str, Any]] = Field(default_factory=list)
     evidence: list[str]
 
 
@@ -205,6 +212,9 @@ class NeedOut(BaseModel):
     inferred_category_zh: str
     inferred_confidence: float
     inferred_groups: list[str]
+    #: False: ``urgency`` was inferred from the text (confidence below)
+    urgency_given: bool = True
+    inferred_urgency_confidence: float = 0.0
     served_roles: list[str] = Field(default_factory=list)
     unserved: bool = False
 
@@ -238,6 +248,15 @@ class SuggestionsOut(BaseModel):
     model_version: str
     category: str
     groups: list[str]
+    inferred: dict[str, Any] = Field(
+        default_factory=dict,
+        description="推断的类别、服务对象、紧急程度及置信度（同建议 JSONL 的 inferred 对象）"
+                    " / the engine's category, groups and urgency with confidence, as in the "
+                    "suggestions JSONL")
+    likely_categories: list[str] = Field(
+        default_factory=list,
+        description="排序优先的类别：把握足时一个，不足时两个（两者都有推荐）"
+                    " / the categories ranked first: one when sure, the two most likely when not")
     suggestions: dict[str, list[SuggestionOut]]
     unserved_reasons: dict[str, str] = Field(default_factory=dict)
     unconfirmed_funds: list[UnconfirmedFundOut] = Field(

@@ -66,7 +66,8 @@ def need_out(n: NeedRow, p: Principal, community_name: str, held: set[str]) -> N
         inferred_category=n.inferred_category,
         inferred_category_zh=tax.zh(n.inferred_category) if n.inferred_category else "",
         inferred_confidence=n.inferred_confidence,
-        inferred_groups=list(split(n.inferred_groups)), served_roles=sorted(held),
+        inferred_groups=list(split(n.inferred_groups)), urgency_given=n.urgency_given,
+        inferred_urgency_confidence=n.inferred_urgency_confidence, served_roles=sorted(held),
         unserved=n.status == "open" and any(r not in held for r in roles))
 
 
@@ -145,6 +146,9 @@ def infer(body: InferIn, p: PrincipalDep) -> InferOut:
     return InferOut(category=inf.category,
                     category_zh=default_taxonomy().zh(inf.category) if inf.category else "",
                     confidence=inf.category_confidence, groups=list(inf.groups),
+                    group_confidence={g: inf.group_confidence.get(g, 1.0) for g in inf.groups},
+                    urgency=inf.urgency, urgency_confidence=inf.urgency_confidence,
+                    alternatives=inf.as_dict()["category_alternatives"],
                     evidence=evidence[:12])
 
 
@@ -169,7 +173,8 @@ def create_need(body: NeedIn, s: SessionDep, p: WriterDep, cache: EngineDep) -> 
     if s.get(NeedRow, need_id) is not None:
         raise ApiError(409, "duplicate_id", f"需求编号 {need_id} 已存在", f"need {need_id!r} exists")
     rec = Need(need_id, body.community_id, body.text, category=body.category,
-               target_groups=tuple(body.target_groups), urgency=body.urgency,
+               target_groups=tuple(body.target_groups), urgency=body.urgency or 2,
+               urgency_given=body.urgency is not None,
                beneficiaries=body.beneficiaries, roles=tuple(r for r in ROLES if r in body.roles),
                volunteers_needed=(-1 if body.volunteers_needed is None
                                   else body.volunteers_needed),
@@ -220,9 +225,11 @@ def update_need(need_id: str, body: NeedPatch, s: SessionDep, p: WriterDep,
         if isinstance(v, list):
             v = join(r for r in ROLES if r in v) if k == "roles" else join(v)
         setattr(n, k, v if v is not None else getattr(n, k))
+    if changes.get("urgency") is not None:
+        n.urgency_given = True  # staff's level replaces an inferred one
     rec = need_record(n)
     for k, v in need_values(rec).items():
-        if k.startswith("inferred_") or k in ("volunteers_needed",):
+        if k.startswith("inferred_") or k in ("volunteers_needed", "urgency", "urgency_given"):
             setattr(n, k, v)
     n.updated_at = utcnow()
     refresh_need_status(s, n)
@@ -263,6 +270,7 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
     kk = k or settings.suggestions_k
     with cache.use(s) as m:
         _, inf, _, _ = m.need_context(rec)
+        likely = m.likely_categories(inf)
         raw = m.suggest(rec, k=kk + len(rejected))
         out: dict[str, list[SuggestionOut]] = {}
         why: dict[str, str] = {}
@@ -276,7 +284,9 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
                    for fid, cat, conf in m.unconfirmed_funds(rec) if ("fund", fid) not in rejected]
         version = cache.model_version()
     body = SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
-                          groups=list(inf.groups), suggestions=out, unserved_reasons=why,
+                          groups=list(inf.groups), inferred=inf.as_dict(),
+                          likely_categories=likely, suggestions=out,
+                          unserved_reasons=why,
                           unconfirmed_funds=pending)
     # already a validated model: serialise once, skipping FastAPI's second validation
     return Response(body.model_dump_json(), media_type="application/json")

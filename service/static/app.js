@@ -165,10 +165,18 @@ async function loadNeeds() {
       <td data-label="需求">${esc(n.text)}</td>
       <td data-label="类别"><span class="badge ${inferred ? "inferred" : ""}" title="${inferred ? "系统推断" : "已填写"}">${esc(label.category(cat))}</span></td>
       <td data-label="对象">${esc(groups.join("、"))}</td>
-      <td data-label="紧急">${n.urgency >= 4 ? '<span class="badge urgent">4 急难愁盼</span>' : esc(n.urgency)}</td>
+      <td data-label="紧急">${urgencyCell(n)}</td>
       <td data-label="状态">${esc(label.status(n.status))} ${n.unserved ? '<span class="badge unserved">未满足</span>' : ""}</td></tr>`;
   });
   $("#needs-table tbody").innerHTML = rows.join("") || '<tr><td colspan="7">没有符合条件的需求</td></tr>';
+}
+
+// an urgency the system inferred from the text is marked, with its confidence
+function urgencyCell(n) {
+  const text = n.urgency >= 4 ? "4 急难愁盼" : String(n.urgency);
+  if (n.urgency_given) return n.urgency >= 4 ? `<span class="badge urgent">${text}</span>` : esc(text);
+  const title = `系统从描述推断，置信度 ${n.inferred_urgency_confidence.toFixed(2)}，请核实`;
+  return `<span class="badge inferred ${n.urgency >= 3 ? "urgent" : ""}" title="${esc(title)}" data-inferred-urgency>${esc(text)}${n.urgency >= 3 ? " 推断紧急" : "（推断）"}</span>`;
 }
 
 /* ---------- one need ---------- */
@@ -235,6 +243,8 @@ async function renderNeed(id) {
         <button type="button" class="secondary" data-act="override" data-role="${role}">改派</button></div>` : ""}
     </section>`;
   }).join("");
+  const likely = sugg.likely_categories || [];
+  const unsure = likely.length > 1 ? `<p class="hint" data-unsure-category>系统对类别把握不足（置信度 ${(sugg.inferred?.category_confidence ?? 0).toFixed(2)}）：推荐同时覆盖「${likely.map((c) => esc(label.category(c))).join("」与「")}」。请核实类别：${canWrite ? likely.map((c) => `<button type="button" class="secondary" data-act="confirm-category" data-category="${esc(c)}">确认为「${esc(label.category(c))}」</button>`).join(" ") : ""}</p>` : "";
   box.innerHTML = `<div class="card">
     <h1>需求 ${esc(n.need_id)}${n.ref ? `<small class="muted">（本站编号 ${esc(n.ref)}）</small>` : ""} <span class="badge">${esc(label.status(n.status))}</span>
       ${n.urgency >= 4 ? '<span class="badge urgent">急难愁盼</span>' : ""}</h1>
@@ -243,11 +253,11 @@ async function renderNeed(id) {
       <dt>社区</dt><dd>${esc(n.community_name)}</dd>
       <dt>类别</dt><dd>${esc(label.category(cat))}${!n.category && cat ? `（系统推断，置信度 ${n.inferred_confidence.toFixed(2)}）` : ""}</dd>
       <dt>服务对象</dt><dd>${esc(groups.join("、") || "未识别")}${!n.target_groups.length && groups.length ? "（系统推断）" : ""}</dd>
-      <dt>紧急程度</dt><dd>${esc(n.urgency)}</dd>
+      <dt>紧急程度</dt><dd>${esc(n.urgency)}${n.urgency_given ? "" : `（系统推断，置信度 ${n.inferred_urgency_confidence.toFixed(2)}，请核实）`}</dd>
       <dt>需要金额</dt><dd>${yuan(n.budget_yuan)}</dd>
       <dt>方便时间</dt><dd>${esc(n.time_slots.map(label.slot).join("、") || "任何时间")}</dd>
       <dt>联系人</dt><dd>${esc(n.contact_name)} ${esc(n.contact_phone)}</dd>
-    </dl></div>
+    </dl>${unsure}</div>
     <h2>推荐团队</h2>
     <div class="suggest-grid">${roles}</div>
     <div class="card"><h2>经办记录</h2><ol class="timeline">${n.history.map((h) =>
@@ -302,7 +312,7 @@ async function inferNew() {
   const r = await api("/needs/infer", { method: "POST", body: { text } });
   $("#infer-result").hidden = false;
   $("#infer-summary").textContent = r.category
-    ? `系统判断：${r.category_zh}（置信度 ${r.confidence.toFixed(2)}）；服务对象：${r.groups.join("、") || "未识别"}${r.evidence.length ? "；依据：" + r.evidence.join("、") : ""}`
+    ? `系统判断：${r.category_zh}（置信度 ${r.confidence.toFixed(2)}）；服务对象：${r.groups.join("、") || "未识别"}；紧急程度：${r.urgency}（置信度 ${r.urgency_confidence.toFixed(2)}）${r.evidence.length ? "；依据：" + r.evidence.join("、") : ""}`
     : "没有识别出类别，请手动选择。";
   $("#new-form [name=category]").value = r.category || "";
   for (const c of $$("#new-groups input")) c.checked = r.groups.includes(c.value);
@@ -313,11 +323,12 @@ async function saveNew(ev) {
   const f = new FormData($("#new-form"));
   const body = {
     community_id: f.get("community_id"), text: f.get("text").trim(),
-    urgency: Number(f.get("urgency")), beneficiaries: Number(f.get("beneficiaries") || 1),
+    beneficiaries: Number(f.get("beneficiaries") || 1),
     budget_yuan: Number(f.get("budget_yuan") || 0), volunteers_needed: Number(f.get("volunteers_needed") || 0),
     roles: f.getAll("roles"), time_slots: f.getAll("time_slots"),
     contact_name: f.get("contact_name") || "", contact_phone: f.get("contact_phone") || "",
   };
+  if (f.get("urgency")) body.urgency = Number(f.get("urgency"));  // blank: inferred from the text
   if (!$("#infer-result").hidden) {
     body.category = f.get("category") || "";
     body.target_groups = f.getAll("target_groups");

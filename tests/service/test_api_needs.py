@@ -51,6 +51,44 @@ def test_create_need_infers_category_and_groups(client: TestClient, keys: Keys) 
     assert got["history"][0]["action"] == "need.create"
 
 
+def test_blank_urgency_is_inferred_and_marked_until_staff_set_it(client: TestClient,
+                                                                  keys: Keys) -> None:
+    h = keys.h("station")
+    r = client.post("/api/v1/needs/infer", headers=h,
+                    json={"text": "我爸心脏病的药明天就吃完了，家里一个人都没有，他走不动路"})
+    assert r.status_code == 200 and r.json()["urgency"] >= 3
+    assert 0 < r.json()["urgency_confidence"] <= 1
+    r = client.post("/api/v1/needs", headers=h, json={
+        "community_id": "C001", "text": "我爸心脏病的药明天就吃完了，家里一个人都没有，他走不动路"})
+    assert r.status_code == 201, r.text
+    need = r.json()
+    assert need["urgency"] >= 3 and need["urgency_given"] is False
+    assert 0 < need["inferred_urgency_confidence"] <= 1
+    sugg = client.get(f"/api/v1/needs/{need['need_id']}/suggestions", headers=h).json()
+    assert sugg["inferred"]["urgency"] == need["urgency"]
+    assert sugg["inferred"]["urgency_given"] is False
+    r = client.patch(f"/api/v1/needs/{need['need_id']}", headers=h, json={"urgency": 1})
+    assert r.status_code == 200 and r.json()["urgency"] == 1 and r.json()["urgency_given"]
+    assert r.json()["inferred_urgency_confidence"] == 0
+    given = client.post("/api/v1/needs", headers=h, json={
+        "community_id": "C001", "text": "想学跳广场舞", "urgency": 2}).json()
+    assert given["urgency"] == 2 and given["urgency_given"] is True
+
+
+def test_an_unsure_need_is_ranked_for_its_two_likely_categories(client: TestClient,
+                                                                 keys: Keys) -> None:
+    h = keys.h("station")
+    need = client.post("/api/v1/needs", headers=h, json={
+        "community_id": "C001", "text": "我爸82岁，中风后下不了楼，想找人帮忙"}).json()
+    body = client.get(f"/api/v1/needs/{need['need_id']}/suggestions", headers=h).json()
+    assert body["inferred"]["category_confidence"] < 0.5
+    assert len(body["likely_categories"]) == 2
+    alts = [a["category"] for a in body["inferred"]["category_alternatives"]]
+    assert set(body["likely_categories"]) <= {body["inferred"]["category"], *alts}
+    sure = client.get("/api/v1/needs/N0001/suggestions", headers=h).json()
+    assert sure["likely_categories"] == ["elderly_care"]
+
+
 def test_create_need_in_another_stations_community_is_refused(client: TestClient,
                                                                keys: Keys) -> None:
     r = client.post("/api/v1/needs", headers=keys.h("station"),

@@ -87,7 +87,9 @@ def test_import_with_the_stations_own_numbers(page: Any, site: Site, tmp_path: P
     page.click("a[data-view=needs]")
     page.fill("#filters [name=q]", "N0011")
     page.click("#filters button[type=submit]")
-    page.wait_for_selector("#needs-table tbody td:has-text('本站编号 N0011')")
+    page.wait_for_function(  # the filtered list, not the one before it
+        "() => { const r = [...document.querySelectorAll('#needs-table tbody tr')];"
+        " return r.length > 0 && r.every(tr => tr.textContent.includes('N0011')); }")
     cell = page.locator("#needs-table tbody td[data-label='编号']").first
     assert cell.locator("a").inner_text().startswith("W")
     cell.locator("a").click()
@@ -195,9 +197,21 @@ def test_override_with_another_actor_from_the_list(page: Any, site: Site) -> Non
     assert choice in page.inner_text("section[aria-label='社会组织']")
 
 
-def test_confirm_an_inferred_category_to_get_the_withheld_fund(page: Any, site: Site) -> None:
+def _enter_need(page: Any, site: Site, text: str, budget: str = "") -> None:
+    """Sign in as the station and register a need (urgency left to the system)."""
     sign_in(page, site, site.station)
-    page.goto(site.url + "/#need/N0001")
+    page.click("a[data-view=new]")
+    page.fill("#new-text", text)
+    if budget:
+        page.fill("#new-form [name=budget_yuan]", budget)
+    page.click("#new-form button[type=submit]")
+    page.wait_for_selector("#need-detail h1")
+
+
+def test_confirm_an_inferred_category_to_get_the_withheld_fund(page: Any, site: Site) -> None:
+    # 中风 pulls the text towards health as well as elderly care; urgency left blank
+    _enter_need(page, site, "我爸中风以后腿脚不好，天天吃泡面", budget="2000")
+    assert "系统推断，置信度" in page.inner_text("#need-detail dl.facts")  # urgency too
     hint = page.locator("section[aria-label='社会慈善资源'] [data-pending-funds]")
     hint.wait_for()
     assert "F001" in hint.inner_text() and "系统推断" in hint.inner_text()
@@ -208,3 +222,21 @@ def test_confirm_an_inferred_category_to_get_the_withheld_fund(page: Any, site: 
     page.wait_for_selector("section[aria-label='社会慈善资源'] .sugg:has-text('F001')")
     assert page.locator("section[aria-label='社会慈善资源'] [data-pending-funds]").count() == 0
     shot(page, "13-fund-after-confirming-category")
+
+
+def test_the_list_marks_an_urgency_inferred_from_the_text(page: Any, site: Site) -> None:
+    _enter_need(page, site, "我爸心脏病的药明天就吃完了，家里一个人都没有，他走不动路")
+    page.click("a[data-view=needs]")
+    mark = page.locator("#needs-table [data-inferred-urgency]:has-text('推断紧急')").first
+    mark.wait_for()
+    assert "系统从描述推断" in (mark.get_attribute("title") or "")
+    shot(page, "15-inferred-urgency-in-list")
+
+
+def test_an_unsure_category_is_said_and_both_are_covered(page: Any, site: Site) -> None:
+    _enter_need(page, site, "我爸82岁，中风后下不了楼，想找人帮忙")
+    hint = page.locator("#need-detail [data-unsure-category]")
+    hint.wait_for()
+    assert "把握不足" in hint.inner_text() and "推荐同时覆盖" in hint.inner_text()
+    assert hint.locator("button[data-act=confirm-category]").count() == 2
+    shot(page, "16-unsure-category")
