@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", help="reuse this generated folder")
     ap.add_argument("--out")
+    ap.add_argument("--no-text-classifier", action="store_true",
+                    help="the lexicon alone (to measure what the shipped classifier costs)")
     args = ap.parse_args()
     folder = Path(args.data or tempfile.mkdtemp(prefix="wushe-bench-"))
     t0 = time.perf_counter()
@@ -49,7 +51,7 @@ def main() -> None:
     t_load = time.perf_counter() - t0
     rss_loaded = peak_rss_mb()
     t0 = time.perf_counter()
-    m = Matcher().fit(ds)
+    m = Matcher(use_text_classifier=not args.no_text_classifier).fit(ds)
     t_fit = time.perf_counter() - t0
     rss_fit = peak_rss_mb()
     rng = random.Random(args.seed)
