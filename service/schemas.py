@@ -139,9 +139,8 @@ class NeedIn(_In):
     text: Annotated[str, _chars("needs", "text", required=True), _TRIM]
     category: Annotated[str, _category()] = ""
     target_groups: list[Group] = Field(default_factory=list, max_length=9)
-    urgency: Annotated[int | None, Field(ge=1, le=4,
-                                         description="1–4; leave out to have it inferred "
-                                                     "from the text"), _WHOLE] = None
+    #: 1–4; left out, it is inferred from the text
+    urgency: Annotated[int, Field(ge=1, le=4), _WHOLE] | None = None
     beneficiaries: Annotated[int, Field(ge=1, le=100000), _WHOLE] = 1
     roles: list[Role] = Field(default_factory=lambda: list(_ALL_ROLES), min_length=1,
                               max_length=4)

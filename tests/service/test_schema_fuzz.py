@@ -99,7 +99,7 @@ def test_api_stateful_follows_links(fuzz_app: FastAPI) -> None:
             answered[(case.operation.label, response.status_code)] += 1
 
     run_state_machine_as_test(hypothesis.seed(SEED)(Station), settings=_fuzz_settings(
-        max_examples=25, stateful_step_count=8, phases=[Phase.generate]))
+        max_examples=50, stateful_step_count=8, phases=[Phase.generate]))
     reached = {label for (label, status), _ in answered.items() if status < 300}
     assert {"POST /api/v1/needs", "GET /api/v1/needs/{need_id}",
             "GET /api/v1/needs/{need_id}/suggestions"} <= reached, answered
