@@ -135,10 +135,14 @@ def _homophones(lex: Lexicon, text: str, covered: set[int]) -> list[tuple[str, s
     """
     idx = _pinyin_index(lex)
     py = _pinyin(text)
+    cov = bytearray(len(text))
+    for i in covered:
+        if i < len(cov):
+            cov[i] = 1
     out = []
     for n in (5, 4, 3, 2):
         for i in range(len(text) - n + 1):
-            if covered.intersection(range(i, i + n)):
+            if 1 in cov[i:i + n]:
                 continue
             hit = idx.get(tuple(py[i:i + n]))
             if hit is None:
@@ -147,6 +151,7 @@ def _homophones(lex: Lexicon, text: str, covered: set[int]) -> list[tuple[str, s
             window = text[i:i + n]
             if sum(a == b for a, b in zip(window, surface, strict=True)) == n - 1:
                 out.append((concept, window))
+                cov[i:i + n] = b"\x01" * n
                 covered.update(range(i, i + n))
     return out
 

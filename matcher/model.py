@@ -190,13 +190,20 @@ class Matcher(BaseEstimator):
         self.need_tokens_ = n_tok
         # the shipped classifier, in one batch (a dataset's own labels train its own
         # category head; the shipped urgency head still fills blank urgency cells)
-        self._text_proba: dict[str, tuple[np.ndarray | None, dict[int, float]]] = {}
+        self._text_proba: dict[str, tuple[np.ndarray | None, dict[int, float],
+                                         dict[str, float]]] = {}
         shipped = self._shipped()
-        pending = [i for i, n in enumerate(needs) if not n.category or not n.urgency_given]
+        pending = [i for i, n in enumerate(needs)
+                   if not n.category or not n.urgency_given or not n.target_groups]
         if shipped is not None and pending:
-            for i, pred in zip(pending, shipped.predict([n_norm[i] for i in pending]),
-                               strict=True):
-                self._text_proba[n_norm[i]] = self._cache_entry(shipped, pred)
+            # each distinct text once; its concepts are already among its tokens
+            first = {needs[i].text: i for i in reversed(pending)}
+            texts = list(first)
+            concepts = ([dict.fromkeys(t[len(CONCEPT_PREFIX):] for t in n_tok[first[x]]
+                                       if t.startswith(CONCEPT_PREFIX)) for x in texts]
+                        if self.fuzzy else None)
+            for text, pred in zip(texts, shipped.predict(texts, concepts), strict=True):
+                self._text_proba[text] = self._cache_entry(shipped, pred)
         self.inference_ = {n.need_id: self._infer(n, n_norm[i], need_x[i])
                            for i, n in enumerate(needs)}
         self._build_table(actors, a_norm, a_tok)
@@ -243,19 +250,23 @@ class Matcher(BaseEstimator):
 
     @staticmethod
     def _cache_entry(shipped: Any, pred: dict[str, Any]
-                     ) -> tuple[np.ndarray | None, dict[int, float]]:
+                     ) -> tuple[np.ndarray | None, dict[int, float], dict[str, float]]:
         cat = np.array([pred["category"][c] for c in shipped.categories], dtype=np.float32)
-        return cat, {u: round(p, 4) for u, p in pred["urgency"].items()}
+        return (cat, {u: round(p, 4) for u, p in pred["urgency"].items()},
+                {g: round(p, 4) for g, p in pred["groups"].items()})
 
     def _infer(self, need: Need, norm: str, x: sp.csr_matrix) -> Inference:
         proba, weight = self._classifier_proba(x), self.scoring_.classifier_weight
         shipped = self._shipped()
-        urgency_proba = None
-        if shipped is not None and (not need.category or not need.urgency_given):
+        urgency_proba = group_proba = None
+        if shipped is not None and (not need.category or not need.urgency_given
+                                    or not need.target_groups):
             cache = self.__dict__.setdefault("_text_proba", {})
-            if norm not in cache:
-                cache[norm] = self._cache_entry(shipped, shipped.predict([norm])[0])
-            cat, urgency_proba = cache[norm]
+            if need.text not in cache:  # raw: the classifier finds the sentences itself
+                cache[need.text] = self._cache_entry(shipped, shipped.predict([need.text])[0])
+            cat, urgency_proba, groups = cache[need.text]
+            if self.scoring_.text_classifier_weight > 0:
+                group_proba = groups
             if (proba is None and not need.category and cat is not None
                     and self._text_classifier() is not None):
                 proba = {c: float(v) for c, v in zip(shipped.categories, cat, strict=True)}
@@ -264,7 +275,7 @@ class Matcher(BaseEstimator):
                           given_groups=need.target_groups, classifier_proba=proba,
                           classifier_weight=weight, fuzzy=self.fuzzy,
                           given_urgency=need.urgency if need.urgency_given else None,
-                          urgency_proba=urgency_proba)
+                          urgency_proba=urgency_proba, group_proba=group_proba)
 
     def _build_table(self, actors: list[Any], a_norm: list[str], a_tok: list[list[str]]) -> None:
         lex = default_lexicon()
@@ -471,8 +482,8 @@ class Matcher(BaseEstimator):
         floor = self.scoring_.fund_min_group_confidence
         # a fund restricted to a group admits an inferred group only when it is sure
         # enough: named in the text, given, or implied by a confident category
-        groups = np.array([g in inf.groups and inf.group_confidence.get(g, 1.0) >= floor
-                           for g in TARGET_GROUPS])
+        groups = np.array([g in inf.groups and g not in inf.learned_groups
+                           and inf.group_confidence.get(g, 1.0) >= floor for g in TARGET_GROUPS])
         return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
                              need_budget=need.budget_yuan, need_category=cat_ix,
                              need_groups=groups, category_mass=mass,

@@ -3,10 +3,11 @@
 Trained on the team's labelled corpus (``data/corpus``, many voices) and
 shipped inside the package (``matcher/resources/textclf.json`` + ``.npz``:
 no pickle), so a dataset without labelled needs still gets it. Features
-need no vocabulary: hashed character 1–3-grams of the normalised text, and
-hashed words and lexicon concepts from the project's tokenizer, weighted by
-a stored IDF. The sentences that carry the ask (希望, 请求, 恳请, 能否 …) are
-counted twice, so a long letter's story does not drown its request.
+need no vocabulary: hashed (CRC-32) character 1–3-grams of the normalised
+text and one token per lexicon concept it names (homophone typos included),
+weighted by a stored IDF. The sentences that carry the ask (希望, 请求, 恳请,
+能否 …), found in the raw text, are counted twice, so a long letter's story
+does not drown its request.
 
 Models: multinomial logistic regression for the category and for urgency
 (1–4), one binary logistic regression per target group; category
@@ -25,7 +26,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -34,66 +36,102 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
-from .text import ChineseTokenizer, normalize_text
+from .lexicon import default_lexicon
+from .text import CONCEPT_PREFIX, normalize_text
 
-__all__ = ["ASK_CUES", "TextClassifier", "ask_weighted", "default_text_classifier", "featurize",
-           "infer_texts"]
+__all__ = ["ASK_CUES", "FEATURES", "TextClassifier", "ask_weighted", "default_text_classifier",
+           "feature_counts", "featurize", "infer_texts"]
 
 N_CHAR = 2 ** 18
 N_WORD = 2 ** 17
+#: the feature recipe; a stored model built with another one is refused
+FEATURES = "crc32 char 1-3 + fuzzy concepts, ask sentences twice (v2)"
 #: words that open the sentence carrying a resident's request
 ASK_CUES = ("希望", "请求", "恳请", "恳求", "能否", "能不能", "可不可以", "可否", "怎么办", "帮帮",
             "帮忙", "麻烦", "诉求", "想请", "请问", "求助", "呼吁", "建议", "要求", "盼", "想找",
             "想要", "需要")
+# sentence ends, found in the raw text: normalising turns punctuation into spaces
 _SENT = re.compile(r"(?<=[。！？!?；;\n])")
+_WS = re.compile(r"\s\s+")
 
 
-def ask_weighted(norm: str) -> str:
-    """The text with its asking sentences repeated (they weigh double).
+def _sentences(raw: str) -> tuple[list[str], list[bool]]:
+    """The text's normalised sentences and which of them carry an ask."""
+    parts = [p for p in (normalize_text(s) for s in _SENT.split(raw)) if p]
+    return parts, [any(c in p for c in ASK_CUES) for p in parts]
+
+
+def ask_weighted(raw: str) -> str:
+    """The normalised text with its asking sentences repeated (they weigh double).
 
     >>> ask_weighted("去年中风了。希望有人送饭。")
-    '去年中风了。希望有人送饭。 希望有人送饭。'
+    '去年中风了 希望有人送饭 希望有人送饭'
+    >>> ask_weighted("楼道灯坏了")
+    '楼道灯坏了'
     """
-    asks = [s for s in _SENT.split(norm) if s.strip() and any(c in s for c in ASK_CUES)]
-    return norm + (" " + " ".join(a.strip() for a in asks) if asks else "")
+    parts, asks = _sentences(raw)
+    return " ".join(parts + [p for p, a in zip(parts, asks, strict=True) if a])
 
 
-def _hashers() -> tuple[HashingVectorizer, HashingVectorizer]:
-    chars = HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=N_CHAR,
-                              alternate_sign=False, norm=None, lowercase=False)
-    words = HashingVectorizer(analyzer=_tokens_of, n_features=N_WORD, alternate_sign=False,
-                              norm=None)
-    return chars, words
+def _h(s: str, n: int) -> int:
+    return zlib.crc32(s.encode("utf-8")) % n
 
 
-def _tokens_of(tokens: list[str]) -> list[str]:
-    return tokens
+def _char_ids(text: str, out: list[int]) -> None:
+    t = _WS.sub(" ", text)
+    for n in (1, 2, 3):
+        for i in range(len(t) - n + 1):
+            out.append(zlib.crc32(t[i:i + n].encode("utf-8")) % N_CHAR)
 
 
-@lru_cache(maxsize=1)
-def _tokenizer() -> ChineseTokenizer:
-    return ChineseTokenizer()
+def feature_counts(raw: str, concepts: Iterable[str] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Hashed feature ids (sorted) and their counts for one raw text.
+
+    Character 1–3-grams of each sentence, once more for each sentence that
+    carries an ask; one token per lexicon concept (homophone typos included;
+    pass ``concepts`` when they were found already). No word segmentation:
+    jieba words added nothing in cross-validation (0.803 either way) and cost
+    most of the time.
+    """
+    parts, asks = _sentences(raw)
+    ids: list[int] = []
+    for part, ask in zip(parts, asks, strict=True):
+        start = len(ids)
+        _char_ids(part, ids)
+        if ask:
+            ids.extend(ids[start:])
+    if concepts is None:
+        concepts = default_lexicon().concepts(" ".join(parts), fuzzy=True)
+    ids.extend(N_CHAR + _h(CONCEPT_PREFIX + c, N_WORD) for c in concepts)
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    u, c = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+    return u, c.astype(np.float64)
 
 
-def featurize(texts: Sequence[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
+def _weigh(ids: np.ndarray, counts: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
+    """Sub-linear TF (× IDF), L2-normalised."""
+    v = 1.0 + np.log(counts)
+    if idf is not None:
+        v *= idf[ids]
+    n = float(np.sqrt(v @ v))
+    return v / n if n > 0 else v
+
+
+def featurize(texts: Sequence[str], idf: np.ndarray | None = None,
+              concepts: Sequence[Iterable[str] | None] | None = None) -> sp.csr_matrix:
     """Raw texts → hashed, sub-linear TF (× IDF when given), L2-normalised rows."""
-    norms = [ask_weighted(normalize_text(t)) for t in texts]
-    chars, words = _hashers()
-    tok = _tokenizer()
-    x = sp.hstack([chars.transform(norms), words.transform([tok.tokenize(t) for t in norms])],
-                  format="csr", dtype=np.float64)
-    x.sum_duplicates()
-    x.data = 1.0 + np.log(x.data)
-    if idf is not None:  # column scaling in place: a 2**20 diagonal matrix costs ms a call
-        x.data *= idf[x.indices]
-    per_row = np.diff(x.indptr)
-    row_of = np.repeat(np.arange(x.shape[0]), per_row)
-    n = np.sqrt(np.bincount(row_of, weights=x.data ** 2, minlength=x.shape[0]))
-    n[n == 0] = 1.0
-    x.data /= n[row_of]
-    return x
+    rows = [feature_counts(t, concepts[i] if concepts is not None else None)
+            for i, t in enumerate(texts)]
+    data = [_weigh(u, c, idf) for u, c in rows]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(u) for u, _ in rows])
+    cat = (np.concatenate(data) if data else np.zeros(0),
+           np.concatenate([u for u, _ in rows]).astype(np.int32) if rows
+           else np.zeros(0, dtype=np.int32))
+    return sp.csr_matrix((cat[0], cat[1], indptr), shape=(len(texts), N_CHAR + N_WORD))
 
 
 def fit_idf(x: sp.csr_matrix) -> np.ndarray:
@@ -125,40 +163,53 @@ class TextClassifier:
     urg_intercept: np.ndarray
     meta: dict[str, Any]
 
-    def _x(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return featurize(texts, self.idf)
-
     @cached_property
-    def _weights(self) -> sp.csr_matrix:
-        """All three heads' coefficients, features × (categories, groups, levels), as
-        CSR: a text's few hundred features pick their rows (transposing per call cost
-        tens of milliseconds)."""
-        return sp.vstack([self.cat_coef, self.grp_coef, self.urg_coef]).T.tocsr()
+    def _compact(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(row of each feature or -1, dense weights of the features that carry
+        any)``: the three heads side by side, features × (categories, groups,
+        levels). A text's few hundred features pick their rows with one gather."""
+        w = sp.vstack([self.cat_coef, self.grp_coef, self.urg_coef]).T.tocsr()
+        used = np.flatnonzero(np.diff(w.indptr))
+        row_of = np.full(w.shape[0], -1, dtype=np.int32)
+        row_of[used] = np.arange(len(used), dtype=np.int32)
+        return row_of, np.asarray(w[used].toarray(), dtype=np.float32)
 
-    def _logits(self, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        z = (x @ self._weights).toarray()
+    def _logits(self, texts: Sequence[str],
+                concepts: Sequence[Iterable[str] | None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        row_of, dense = self._compact
+        z = np.zeros((len(texts), dense.shape[1]))
+        for i, t in enumerate(texts):
+            ids, counts = feature_counts(t, concepts[i] if concepts is not None else None)
+            v = _weigh(ids, counts, self.idf)
+            r = row_of[ids]
+            keep = r >= 0
+            z[i] = v[keep] @ dense[r[keep]]
         a, b = len(self.categories), len(self.categories) + len(self.groups)
         return (z[:, :a] + self.cat_intercept, z[:, a:b] + self.grp_intercept,
                 z[:, b:] + self.urg_intercept)
 
-    def category_logits(self, x: sp.csr_matrix) -> np.ndarray:
-        return self._logits(x)[0]
-
     def category_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        p = _softmax(self.category_logits(self._x(texts)) / self.temperature)
+        """Calibrated category probabilities of raw texts."""
+        p = _softmax(self._logits(texts)[0] / self.temperature)
         return [{c: float(v) for c, v in zip(self.categories, row, strict=True)} for row in p]
 
     def group_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        p = 1.0 / (1.0 + np.exp(-self._logits(self._x(texts))[1]))
+        p = 1.0 / (1.0 + np.exp(-self._logits(texts)[1]))
         return [{g: float(v) for g, v in zip(self.groups, row, strict=True)} for row in p]
 
     def urgency_proba(self, texts: Sequence[str]) -> list[dict[int, float]]:
-        p = _softmax(self._logits(self._x(texts))[2])
+        p = _softmax(self._logits(texts)[2])
         return [{u + 1: float(v) for u, v in enumerate(row)} for row in p]
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Everything at once (one featurisation): category, groups and urgency."""
-        zc, zg, zu = self._logits(self._x(texts))
+    def predict(self, texts: Sequence[str],
+                concepts: Sequence[Iterable[str] | None] | None = None
+                ) -> list[dict[str, Any]]:
+        """Everything at once for raw texts: category, groups and urgency.
+
+        ``concepts``: each text's lexicon concepts (fuzzy) when the caller has them.
+        """
+        zc, zg, zu = self._logits(texts, concepts)
         pc = _softmax(zc / self.temperature)
         pg = 1.0 / (1.0 + np.exp(-zg))
         pu = _softmax(zu)
@@ -173,7 +224,8 @@ class TextClassifier:
 
     def save(self, stem: Path) -> None:
         meta = {**self.meta, "categories": self.categories, "groups": self.groups,
-                "temperature": self.temperature, "n_char": N_CHAR, "n_word": N_WORD}
+                "temperature": self.temperature, "n_char": N_CHAR, "n_word": N_WORD,
+                "features": FEATURES}
         stem.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1),
                                              encoding="utf-8")
         arrays: dict[str, np.ndarray] = {"idf": self.idf.astype(np.float32),
@@ -197,8 +249,10 @@ class TextClassifier:
                 return sp.csr_matrix((a[f"{name}_data"].astype(np.float32), a[f"{name}_indices"],
                                       a[f"{name}_indptr"]), shape=tuple(a[f"{name}_shape"]))
 
-            if meta.get("n_char") != N_CHAR or meta.get("n_word") != N_WORD:
-                raise ValueError("text classifier built for other feature sizes")
+            if (meta.get("n_char") != N_CHAR or meta.get("n_word") != N_WORD
+                    or meta.get("features") != FEATURES):
+                raise ValueError("text classifier built with other features; retrain it "
+                                 "(wushe train-text)")
             return cls(categories=meta["categories"], groups=meta["groups"],
                        idf=a["idf"].astype(np.float64), cat_coef=mat("cat_coef"),
                        cat_intercept=a["cat_intercept"], temperature=float(meta["temperature"]),
@@ -219,6 +273,13 @@ def default_text_classifier() -> TextClassifier | None:
         return TextClassifier.load(js.read_text(encoding="utf-8"), fh)
 
 
+@lru_cache(maxsize=1)
+def _default_weight() -> float:
+    from .scoring import ScoringParams
+
+    return ScoringParams.default().text_classifier_weight
+
+
 def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None = None,
                 given_groups: Sequence[tuple[str, ...]] | None = None,
                 given_urgency: Sequence[int | None] | None = None,
@@ -231,26 +292,29 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
     """
     from .infer import infer_need
     from .lexicon import default_lexicon
-    from .scoring import ScoringParams
 
     n = len(texts)
     cats = list(given_categories or [""] * n)
     groups = list(given_groups or [()] * n)
     urgency = list(given_urgency or [None] * n)
     norms = [normalize_text(t) for t in texts]
-    w = ScoringParams.default().text_classifier_weight if weight is None else weight
+    lex = default_lexicon()
+    concepts = [lex.concepts(t, fuzzy=True) for t in norms]  # once: features and evidence
+    w = _default_weight() if weight is None else weight
     clf = default_text_classifier()
-    pending = [i for i in range(n) if not cats[i] or urgency[i] is None]
+    pending = [i for i in range(n) if not cats[i] or urgency[i] is None or not groups[i]]
     preds: dict[int, dict[str, Any]] = {}
     if clf is not None and pending:
-        preds = dict(zip(pending, clf.predict([norms[i] for i in pending]), strict=True))
-    lex = default_lexicon()
+        preds = dict(zip(pending, clf.predict([texts[i] for i in pending],
+                                              [concepts[i] for i in pending]), strict=True))
     out = []
     for i in range(n):
         pred = preds.get(i)
         proba = pred["category"] if pred is not None and w > 0 and not cats[i] else None
         out.append(infer_need(norms[i], lex, given_category=cats[i], given_groups=groups[i],
                               classifier_proba=proba, classifier_weight=w, fuzzy=True,
-                              given_urgency=urgency[i],
-                              urgency_proba=pred["urgency"] if pred is not None else None))
+                              given_urgency=urgency[i], concepts=concepts[i],
+                              urgency_proba=pred["urgency"] if pred is not None else None,
+                              group_proba=pred["groups"] if pred is not None and w > 0
+                              else None))
     return out

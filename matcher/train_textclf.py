@@ -155,24 +155,40 @@ def cross_validate(corpus: Corpus, *, folds: int = 5, c: float = 8.0, seed: int 
     }
 
 
-def _blend_accuracy(corpus: Corpus, p_cal: np.ndarray, classes: list[str]) -> dict[str, float]:
+def _blend_accuracy(corpus: Corpus, p_cal: np.ndarray, classes: list[str]) -> dict[str, Any]:
     """Category accuracy (any label) of ``infer_need`` with the out-of-fold probabilities
-    blended at several weights (0 = the lexicon alone)."""
+    blended at several weights (0 = the lexicon alone); and, at the shipped weight,
+    for each restricted-fund threshold the share of needs whose inferred category's
+    mass reaches it and how often that category is right (how the threshold is
+    chosen)."""
     from .infer import infer_need
     from .lexicon import default_lexicon
+    from .scoring import ScoringParams
     from .text import normalize_text
 
     lex = default_lexicon()
     norms = [normalize_text(t) for t in corpus.texts]
-    out = {}
-    for w in (0.0, 0.4, 0.6, 0.8, 1.0):
+    concepts = [lex.concepts(t, fuzzy=True) for t in norms]
+    shipped = ScoringParams.default().text_classifier_weight
+    out: dict[str, Any] = {}
+    for w in sorted({0.0, 0.4, 0.6, 0.8, 1.0, shipped}):
         right = 0
+        mass, ok = [], []
         for i, norm in enumerate(norms):
             proba = {c: float(v) for c, v in zip(classes, p_cal[i], strict=True)}
             inf = infer_need(norm, lex, classifier_proba=proba if w else None,
-                             classifier_weight=w, fuzzy=True)
+                             classifier_weight=w, fuzzy=True, concepts=concepts[i])
             right += inf.category in corpus.categories[i]
+            mass.append(inf.certainty * inf.category_scores.get(inf.category, 0.0))
+            ok.append(inf.category in corpus.categories[i])
         out[str(w)] = round(right / len(norms), 3)
+        if w == shipped:
+            m, r = np.array(mass), np.array(ok)
+            out["fund_thresholds"] = {
+                f"{th:.2f}": {"admitted": round(float((m >= th).mean()), 3),
+                              "right": round(float(r[m >= th].mean()), 3) if (m >= th).any()
+                              else None}
+                for th in (0.6, 0.65, 0.7, 0.71, 0.75, 0.8, 0.85, 0.9)}
     return out
 
 

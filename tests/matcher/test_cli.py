@@ -43,7 +43,9 @@ def test_suggest_jsonl_is_contract_shaped_and_byte_identical(
         inf = line["inferred"]
         assert set(inf) == {"category", "category_confidence", "category_given",
                             "category_alternatives", "groups", "group_confidence",
-                            "groups_given", "urgency", "urgency_confidence", "urgency_given"}
+                            "groups_given", "groups_learned", "urgency", "urgency_confidence",
+                            "urgency_given"}
+        assert set(inf["groups_learned"]) <= set(inf["groups"])
         assert 1 <= inf["urgency"] <= 4 and 0 <= inf["urgency_confidence"] <= 1
         assert set(inf["group_confidence"]) == set(inf["groups"])
         if inf["category_given"]:
@@ -106,10 +108,22 @@ def test_generate_and_evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert res["wushe"]["all"]["ndcg@5"] > res["tfidf"]["all"]["ndcg@5"]
 
 
-def test_demo_prints_explained_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_prints_explained_suggestions(capsys: pytest.CaptureFixture[str], sample_path: Path,
+                                           tmp_path: Path) -> None:
     code, out, _ = run(capsys, "demo", "--need", "N0014", "--k", "1")
     assert code == 0 and "【需求 N0014】" in out and "理由" in out
-    assert "确认类别为「助残服务」后可推荐：F003" in out  # withheld on an unsure inference
+    # the same need, written so that elderly care and health both pull (中风): the
+    # elderly-care fund F001 is withheld and named
+    data = tmp_path / "data"
+    shutil.copytree(sample_path, data)
+    needs = (data / "needs.csv").read_text(encoding="utf-8").splitlines()
+    i = next(k for k, line in enumerate(needs) if line.startswith("N0014,"))
+    cells = needs[i].split(",")
+    cells[2] = "老人中风后下不了楼，吃饭也成问题"
+    needs[i] = ",".join(cells)
+    (data / "needs.csv").write_text("\n".join(needs) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "demo", "--data", str(data), "--need", "N0014", "--k", "1")
+    assert code == 0 and "确认类别为「养老服务」后可推荐：F001" in out, out
 
 
 def test_bad_k_is_a_usage_error(sample_path: Path) -> None:

@@ -45,8 +45,16 @@ def test_no_evidence_gives_no_category() -> None:
 
 
 def test_groups_implied_by_category_when_not_cued() -> None:
-    groups, conf = infer_groups("需要助餐", LEX, category="elderly_care")
-    assert groups == ("老年人",) and conf["老年人"] < 0.7
+    groups, conf, learned = infer_groups("需要助餐", LEX, category="elderly_care")
+    assert groups == ("老年人",) and conf["老年人"] < 0.7 and learned == ()
+
+
+def test_the_classifiers_groups_join_the_cued_ones_but_are_marked_learned() -> None:
+    inf = infer_need("孩子放学没人接", LEX, group_proba={"妇女": 0.81, "老年人": 0.3})
+    assert inf.groups == ("儿童", "妇女") and inf.learned_groups == ("妇女",)
+    assert inf.group_confidence["妇女"] == 0.81
+    given = infer_need("孩子放学没人接", LEX, given_groups=("儿童",), group_proba={"妇女": 0.9})
+    assert given.groups == ("儿童",) and given.learned_groups == ()
 
 
 def test_classifier_probabilities_are_blended() -> None:

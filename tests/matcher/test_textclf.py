@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from matcher import Matcher, load_dataset
-from matcher.textclf import TextClassifier, ask_weighted, default_text_classifier, infer_texts
+from matcher.textclf import (
+    N_CHAR,
+    TextClassifier,
+    ask_weighted,
+    default_text_classifier,
+    feature_counts,
+    infer_texts,
+)
 from tests.conftest import COMMUNITIES
 
 CLF = default_text_classifier()
@@ -41,7 +48,25 @@ def test_a_text_the_lexicon_misses_still_gets_a_category() -> None:
 
 def test_ask_sentences_weigh_double() -> None:
     assert ask_weighted("老伴去年走了。希望有人来陪我说说话。").count("希望有人来陪我说说话") == 2
+    assert ask_weighted("老伴去年走了。希望有人来陪我说说话。").count("老伴去年走了") == 1
     assert ask_weighted("楼道灯坏了") == "楼道灯坏了"
+
+
+def test_only_the_asking_sentence_is_counted_twice_in_the_features() -> None:
+    # sentences are found in the raw text: normalising turns 。 into a space
+    story, ask = "去年老伴走了", "恳请社区派人陪我说说话"
+
+    def counts(text: str) -> dict[int, float]:
+        ids, c = feature_counts(text)  # character n-grams only: a concept counts once
+        return {i: n for i, n in zip(ids.tolist(), c.tolist(), strict=True) if i < N_CHAR}
+
+    got, alone_story, alone_ask = counts(f"{story}。{ask}。"), counts(story), counts(ask)
+    story_only, ask_only = alone_story.keys() - alone_ask.keys(), alone_ask.keys() - alone_story.keys()
+    assert story_only and ask_only
+    # every n-gram of these two sentences occurs once in its sentence, except 说
+    assert all(got[i] == alone_story[i] == 1 for i in story_only)
+    assert all(got[i] == alone_ask[i] and got[i] % 2 == 0 for i in ask_only)
+    assert sorted(set(alone_ask.values())) == [2, 4]  # 说 twice in the sentence, × 2
 
 
 def test_files_round_trip(tmp_path: Path) -> None:
@@ -84,13 +109,31 @@ def test_a_confident_category_outranks_a_shared_side_word(make_dataset) -> None:
 
 
 def test_an_unsure_need_gets_both_likely_categories(make_dataset) -> None:  # type: ignore[no-untyped-def]
-    needs = [{"need_id": "N1", "community_id": "C1", "text": "我爸82岁，中风后下不了楼，想找人帮忙"}]
+    # health first, but not by much; disability second (下不了楼)
+    needs = [{"need_id": "N1", "community_id": "C1", "text": "中风后下不了楼"}]
     actors = [{"actor_id": f"O{i}", "kind": "organization", "name": f"机构{i}", "text": text,
                "city": "杭州市", "scope": "city"}
-              for i, text in enumerate(["上门维修水电、换灯泡", "家电维修、疏通下水道",
-                                        "便民维修、开锁", "居家养老上门照料、助浴、送餐"])]
+              for i, text in enumerate(["社区义诊、量血压测血糖", "健康体检和健康讲座",
+                                        "家庭医生签约与慢病管理", "残疾人之家日间照料、托养"])]
     m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
     likely = m.likely_categories(m.inference_["N1"])
-    assert len(likely) == 2 and "elderly_care" in likely
+    assert likely == ["health", "disability"]
     top = [s.actor_id for s in m.suggest("N1", k=2)["organization"]]
-    assert "O3" in top  # the one elderly-care actor is among the two suggested
+    assert "O3" in top  # the one disability actor is among the two suggested
+
+
+def test_a_group_only_the_classifier_proposes_does_not_open_a_fund_restricted_to_it(
+        make_dataset) -> None:  # type: ignore[no-untyped-def]
+    text = "腿脚不便，下不了楼，吃饭成问题"  # no group word: 老年人 comes from the group head
+    needs = [{"need_id": "N1", "community_id": "C1", "text": text, "category": "health",
+              "roles": "fund"}]
+    actors = [{"actor_id": "F1", "kind": "fund", "name": "银龄基金", "text": "资助老年助餐",
+               "city": "杭州市", "scope": "city", "budget_yuan": "5000",
+               "target_groups": "老年人"}]
+    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
+    inf = m.inference_["N1"]
+    assert "老年人" in inf.groups and inf.learned_groups == ("老年人",)
+    assert m.suggest("N1")["fund"] == []
+    confirmed = m.dataset_.needs["N1"].__class__(**{**m.dataset_.needs["N1"].__dict__,
+                                                     "target_groups": ("老年人",)})
+    assert [s.actor_id for s in m.suggest(confirmed)["fund"]] == ["F1"]
