@@ -187,7 +187,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, evaluate_inference, read_qrels
+    from .evaluate import evaluate, evaluate_inference, read_qrels, violating_pairs
 
     ds = _load(args)
     qrels = read_qrels(args.qrels)
@@ -196,9 +196,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     truth = args.truth or args.data
     res: dict[str, Any] = evaluate(m, qrels, methods=methods, truth_folder=truth)
     inference = evaluate_inference(m, truth)
+    broken = violating_pairs(m, qrels, truth_folder=truth) if args.list_violations else []
     if args.json:
-        print(json.dumps({**res, "inference": inference}, ensure_ascii=False, indent=1,
-                         sort_keys=True))
+        listed = {"violating": broken} if args.list_violations else {}
+        print(json.dumps({**res, "inference": inference, **listed}, ensure_ascii=False,
+                         indent=1, sort_keys=True))
         return 0
     print(f"{'method':<8}{'role':<15}{'needs':>6}{'NDCG@5':>9}{'P@1':>8}{'violations':>12}")
     for method, buckets in res.items():
@@ -223,6 +225,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         extra = f"{ic['precision']:>9.3f}{ic['recall']:>9.3f}" if ic else f"{'':>9}{'':>9}"
         print(f"{cat:<19}{r['needs']:>6}{r['ndcg@5']:>9.3f}{r['p@1']:>8.3f}"
               f"{r['violations']:>12}{extra}")
+    if args.list_violations:
+        print(f"\n违反硬性条件的推荐 / suggestions breaking a rule under the labels: {len(broken)}")
+        for b in broken:
+            print(f"  {b['need_id']} {b['role']} #{b['rank']} {b['actor_id']}: "
+                  f"{', '.join(b['reasons'])}; 标注 / labelled {b['category']} "
+                  f"{'、'.join(b['groups']) or '-'}; 推断 / inferred {b['inferred_category']} "
+                  f"({b['inferred_confidence']:.2f}) {'、'.join(b['inferred_groups']) or '-'}")
     return 0
 
 
@@ -375,6 +384,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--qrels", required=True)
     sp.add_argument("--truth", help="folder with truth.csv (labelled category/groups)")
     sp.add_argument("--baselines", action="store_true", help="also run TF-IDF, BM25 and TF-IDF within the feasible set")
+    sp.add_argument("--list-violations", action="store_true",
+                    help="list each suggestion that breaks a rule under the labels, with what "
+                         "the engine inferred")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_evaluate)
 

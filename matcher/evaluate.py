@@ -36,7 +36,7 @@ from .records import ROLES, Dataset
 from .table import need_range_keys, range_key
 
 __all__ = ["METHODS", "evaluate", "evaluate_inference", "make_qrels", "ndcg_at", "read_qrels",
-           "write_qrels"]
+           "violating_pairs", "write_qrels"]
 
 METHODS = ("wushe", "tfidf", "bm25", "tfidf+c")
 
@@ -112,6 +112,37 @@ def _actor_contexts(ds: Dataset) -> dict[str, ActorContext]:
                                      a.categories if a.kind == "fund" else (),
                                      a.target_groups if a.kind == "fund" else ())
             for a in ds.actors.values()}
+
+
+def violating_pairs(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
+                    truth_folder: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every suggestion of the engine (top ``k``, the needs of ``qrels``) that breaks a
+    hard rule under the labelled category and groups (the roles :func:`evaluate` scores),
+    with what the engine inferred:
+    ``need_id, role, actor_id, rank, reasons, category, groups, inferred_category,
+    inferred_confidence, inferred_groups``."""
+    ds: Dataset = matcher.dataset_
+    need_truth = read_truth(truth_folder)[0] if truth_folder else {}
+    actx = _actor_contexts(ds)
+    out = []
+    for nid in sorted(qrels):
+        if nid not in ds.needs:
+            continue
+        nctx = _truth_ctx(ds, nid, need_truth.get(nid), None)
+        inf = matcher.inference_[nid]
+        for role, sugg in matcher.suggest(nid, k=k).items():
+            if not any(r for a, r in qrels[nid].items() if a in ds.actors
+                       and ds.actors[a].kind == role):
+                continue  # as in evaluate: a role with no judged actor is not scored
+            for rank, s in enumerate(sugg, 1):
+                reasons = violations(nctx, actx[s.actor_id], role)
+                if reasons:
+                    out.append({"need_id": nid, "role": role, "actor_id": s.actor_id,
+                                "rank": rank, "reasons": reasons, "category": nctx.category,
+                                "groups": list(nctx.groups), "inferred_category": inf.category,
+                                "inferred_confidence": inf.category_confidence,
+                                "inferred_groups": list(inf.groups)})
+    return out
 
 
 def make_qrels(ds: Dataset, need_truth: dict[str, dict[str, str]],

@@ -141,3 +141,19 @@ def test_suggest_in_processes_is_byte_identical(capsys: pytest.CaptureFixture[st
     assert run(capsys, "suggest", "--data", str(data), "--k", "3", "--out", str(b),
                "--processes", "2")[0] == 0
     assert a.read_bytes() == b.read_bytes() and len(a.read_bytes()) > 1000
+
+
+def test_evaluate_lists_the_suggestions_that_break_a_rule(capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    dev = Path(__file__).resolve().parents[2] / "data" / "dev"
+    code, text, _ = run(capsys, "evaluate", "--data", str(dev), "--qrels",
+                        str(dev / "qrels.csv"), "--list-violations", "--json")
+    res = json.loads(text)
+    listed = res["violating"]
+    assert code == 0 and len(listed) == res["wushe"]["all"]["violations"]
+    for v in listed:  # counted with the labels, so the engine inferred something else
+        assert v["reasons"] and v["rank"] >= 1
+        assert (v["inferred_category"], v["inferred_groups"]) != (v["category"], v["groups"])
+    code, text, _ = run(capsys, "evaluate", "--data", str(dev), "--qrels",
+                        str(dev / "qrels.csv"), "--list-violations")
+    assert code == 0 and f"suggestions breaking a rule under the labels: {len(listed)}" in text
