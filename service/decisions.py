@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher import Matcher
+from matcher.constraints import REASONS_ZH
 from matcher.records import ROLES
 
 from .audit import record
@@ -36,13 +37,6 @@ _FROM = {
 }
 _TO = {"accept": "accepted", "reject": "rejected", "start": "in_service",
        "complete": "completed", "fail": "failed", "withdraw": "rejected"}
-_REASON_ZH = {
-    "out_of_scope": "不在服务范围内", "time_mismatch": "服务时间不重合", "at_capacity": "容量已满",
-    "fund_category": "资金不资助该类别", "fund_group": "资金不资助该人群",
-    "fund_budget": "资金余额不足", "inactive": "资源已停用", "kind_mismatch": "资源类型与角色不符",
-}
-
-
 def need_for(s: Session, p: Principal, need_id: str, *, write: bool = False) -> NeedRow:
     """The need if ``p`` may see it; 404 otherwise (never another station's data)."""
     need = s.get(NeedRow, need_id)
@@ -147,6 +141,6 @@ def _check_pair(s: Session, m: Matcher, need: NeedRow, role: str, actor_id: str,
         raise ApiError(409, "slot_full", "该角色已有人承接（请先撤回原安排）",
                        "this role is already filled (withdraw the current assignment first)")
     if codes:
-        zh = "、".join(_REASON_ZH.get(c, c) for c in codes)
+        zh = "、".join(REASONS_ZH.get(c, c) for c in codes)
         raise ApiError(409, "constraint_violated", f"不能安排：{zh}",
                        f"the pair breaks hard constraints: {', '.join(codes)}")

@@ -85,6 +85,18 @@ def test_override_with_an_infeasible_actor_is_refused(client: TestClient, keys: 
     assert "资金不资助" in r.json()["error"]["message"]
 
 
+def test_every_rule_a_refused_override_names_is_said_in_chinese(client: TestClient,
+                                                                 keys: Keys) -> None:
+    # N0002 wants weekday evenings; O003 works weekday days only (no_time_overlap was
+    # shown as a raw code: the service had its own, older map of reason texts)
+    r = client.post("/api/v1/needs/N0002/decisions", headers=keys.h("station"),
+                    json={"action": "override", "role": "organization", "actor_id": "O003"})
+    assert r.status_code == 409, r.text
+    err = r.json()["error"]
+    assert err["code"] == "constraint_violated" and "no_time_overlap" in err["message_en"]
+    assert "服务时段不重合" in err["message"] and "_" not in err["message"]
+
+
 def test_accept_fills_capacity_for_everyone(client: TestClient, keys: Keys) -> None:
     h = keys.h("station")
     vol = _suggest(client, keys)["suggestions"]["volunteer"][0]["actor_id"]
