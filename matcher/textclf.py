@@ -82,7 +82,7 @@ def _char_ids(text: str, out: list[int]) -> None:
     t = _WS.sub(" ", text)
     for n in (1, 2, 3):
         for i in range(len(t) - n + 1):
-            out.append(zlib.crc32(t[i:i + n].encode("utf-8")) % N_CHAR)
+            out.append(_h(t[i:i + n], N_CHAR))
 
 
 def feature_counts(raw: str, concepts: Iterable[str] | None = None
@@ -125,13 +125,11 @@ def featurize(texts: Sequence[str], idf: np.ndarray | None = None,
     """Raw texts → hashed, sub-linear TF (× IDF when given), L2-normalised rows."""
     rows = [feature_counts(t, concepts[i] if concepts is not None else None)
             for i, t in enumerate(texts)]
-    data = [_weigh(u, c, idf) for u, c in rows]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(u) for u, _ in rows])
-    cat = (np.concatenate(data) if data else np.zeros(0),
-           np.concatenate([u for u, _ in rows]).astype(np.int32) if rows
-           else np.zeros(0, dtype=np.int32))
-    return sp.csr_matrix((cat[0], cat[1], indptr), shape=(len(texts), N_CHAR + N_WORD))
+    data = np.concatenate([np.zeros(0)] + [_weigh(u, c, idf) for u, c in rows])
+    ids = np.concatenate([np.zeros(0, dtype=np.int64)] + [u for u, _ in rows]).astype(np.int32)
+    return sp.csr_matrix((data, ids, indptr), shape=(len(texts), N_CHAR + N_WORD))
 
 
 def fit_idf(x: sp.csr_matrix) -> np.ndarray:
