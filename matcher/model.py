@@ -275,7 +275,9 @@ class Matcher(BaseEstimator):
                           given_groups=need.target_groups, classifier_proba=proba,
                           classifier_weight=weight, fuzzy=self.fuzzy,
                           given_urgency=need.urgency if need.urgency_given else None,
-                          urgency_proba=urgency_proba, group_proba=group_proba)
+                          urgency_proba=urgency_proba, group_proba=group_proba,
+                          sure_category=self.scoring_.fund_min_confidence,
+                          group_floor=self.scoring_.fund_min_group_confidence)
 
     def _build_table(self, actors: list[Any], a_norm: list[str], a_tok: list[list[str]]) -> None:
         lex = default_lexicon()
@@ -479,11 +481,8 @@ class Matcher(BaseEstimator):
         cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
         mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
                                          for c in self.categories_])
-        floor = self.scoring_.fund_min_group_confidence
-        # a fund restricted to a group admits an inferred group only when it is sure
-        # enough: named in the text, given, or implied by a confident category
-        groups = np.array([g in inf.groups and g not in inf.learned_groups
-                           and inf.group_confidence.get(g, 1.0) >= floor for g in TARGET_GROUPS])
+        # a fund restricted to a group admits only the groups sure enough for it
+        groups = np.array([g in inf.fund_groups for g in TARGET_GROUPS])
         return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
                              need_budget=need.budget_yuan, need_category=cat_ix,
                              need_groups=groups, category_mass=mass,

@@ -60,12 +60,14 @@ class ScoringParams:
     min_labelled_for_classifier: int = 200
     rejected_penalty: float = 0.5
     #: a fund restricted by category admits an inferred category only at this mass
-    #: (0.71: out-of-fold precision 0.95 on the corpus; README "Quality")
-    fund_min_confidence: float = 0.71
+    #: (0.65: the lowest threshold at which each of the corpus's five out-of-fold
+    #: folds is right at least 95 % of the time; README "Quality")
+    fund_min_confidence: float = 0.65
     #: from this category confidence on, actors offering the category rank first;
     #: below it, the two most likely categories do, and both are covered
     confident_category: float = 0.5
-    #: a fund restricted by group admits an inferred group only at this confidence
+    #: without the shipped group head, a fund restricted by group admits an inferred
+    #: group only at this confidence (with it: ``matcher.infer.fund_groups``)
     fund_min_group_confidence: float = 0.6
 
     @classmethod

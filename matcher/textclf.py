@@ -290,7 +290,9 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
     """
     from .infer import infer_need
     from .lexicon import default_lexicon
+    from .scoring import ScoringParams
 
+    params = ScoringParams.default()
     n = len(texts)
     cats = list(given_categories or [""] * n)
     groups = list(given_groups or [()] * n)
@@ -314,5 +316,6 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
                               given_urgency=urgency[i], concepts=concepts[i],
                               urgency_proba=pred["urgency"] if pred is not None else None,
                               group_proba=pred["groups"] if pred is not None and w > 0
-                              else None))
+                              else None, sure_category=params.fund_min_confidence,
+                              group_floor=params.fund_min_group_confidence))
     return out

@@ -244,7 +244,10 @@ async function renderNeed(id) {
     </section>`;
   }).join("");
   const likely = sugg.likely_categories || [];
-  const learned = n.target_groups.length ? [] : (sugg?.inferred?.groups_learned ?? []);
+  const inf = sugg?.inferred;
+  // inferred groups not sure enough to open a fund restricted to them
+  const unsureGroups = n.target_groups.length || !inf ? []
+    : (inf.groups ?? []).filter((g) => !(inf.fund_groups ?? []).includes(g));
   const unsure = likely.length > 1 ? `<p class="hint" data-unsure-category>系统对类别把握不足（置信度 ${(sugg.inferred?.category_confidence ?? 0).toFixed(2)}）：推荐同时覆盖「${likely.map((c) => esc(label.category(c))).join("」与「")}」。请核实类别：${canWrite ? likely.map((c) => `<button type="button" class="secondary" data-act="confirm-category" data-category="${esc(c)}">确认为「${esc(label.category(c))}」</button>`).join(" ") : ""}</p>` : "";
   box.innerHTML = `<div class="card">
     <h1>需求 ${esc(n.need_id)}${n.ref ? `<small class="muted">（本站编号 ${esc(n.ref)}）</small>` : ""} <span class="badge">${esc(label.status(n.status))}</span>
@@ -253,7 +256,7 @@ async function renderNeed(id) {
     <dl class="facts">
       <dt>社区</dt><dd>${esc(n.community_name)}</dd>
       <dt>类别</dt><dd>${esc(label.category(cat))}${!n.category && cat ? `（系统推断，置信度 ${n.inferred_confidence.toFixed(2)}）` : ""}</dd>
-      <dt>服务对象</dt><dd>${esc(groups.join("、") || "未识别")}${!n.target_groups.length && groups.length ? "（系统推断）" : ""}${learned.length ? `<span class="hint" data-learned-groups>其中「${learned.map(esc).join("」「")}」仅由模型从描述推断：参与排序，但在确认服务对象前不开放限定该对象的资金</span>` : ""}</dd>
+      <dt>服务对象</dt><dd>${esc(groups.join("、") || "未识别")}${!n.target_groups.length && groups.length ? "（系统推断）" : ""}${unsureGroups.length ? `<span class="hint" data-unsure-groups>其中「${unsureGroups.map(esc).join("」「")}」把握不足（描述中顺带提及或仅由模型推断）：参与排序，但在确认服务对象前不开放限定该对象的资金</span>` : ""}</dd>
       <dt>紧急程度</dt><dd>${esc(n.urgency)}${n.urgency_given ? "" : `（系统推断，置信度 ${n.inferred_urgency_confidence.toFixed(2)}，请核实）`}</dd>
       <dt>需要金额</dt><dd>${yuan(n.budget_yuan)}</dd>
       <dt>方便时间</dt><dd>${esc(n.time_slots.map(label.slot).join("、") || "任何时间")}</dd>

@@ -43,9 +43,10 @@ def test_suggest_jsonl_is_contract_shaped_and_byte_identical(
         inf = line["inferred"]
         assert set(inf) == {"category", "category_confidence", "category_given",
                             "category_alternatives", "groups", "group_confidence",
-                            "groups_given", "groups_learned", "urgency", "urgency_confidence",
-                            "urgency_given"}
+                            "groups_given", "groups_learned", "fund_groups", "urgency",
+                            "urgency_confidence", "urgency_given"}
         assert set(inf["groups_learned"]) <= set(inf["groups"])
+        assert set(inf["fund_groups"]) <= set(inf["groups"])
         assert 1 <= inf["urgency"] <= 4 and 0 <= inf["urgency_confidence"] <= 1
         assert set(inf["group_confidence"]) == set(inf["groups"])
         if inf["category_given"]:
@@ -112,14 +113,14 @@ def test_demo_prints_explained_suggestions(capsys: pytest.CaptureFixture[str], s
                                            tmp_path: Path) -> None:
     code, out, _ = run(capsys, "demo", "--need", "N0014", "--k", "1")
     assert code == 0 and "【需求 N0014】" in out and "理由" in out
-    # the same need, written so that elderly care and health both pull (中风): the
+    # the same need, written so that elderly care and health both pull (病了): the
     # elderly-care fund F001 is withheld and named
     data = tmp_path / "data"
     shutil.copytree(sample_path, data)
     needs = (data / "needs.csv").read_text(encoding="utf-8").splitlines()
     i = next(k for k, line in enumerate(needs) if line.startswith("N0014,"))
     cells = needs[i].split(",")
-    cells[2] = "老人中风后下不了楼，吃饭也成问题"
+    cells[2] = "老人病了下不了楼，吃饭也成问题"
     needs[i] = ",".join(cells)
     (data / "needs.csv").write_text("\n".join(needs) + "\n", encoding="utf-8")
     code, out, _ = run(capsys, "demo", "--data", str(data), "--need", "N0014", "--k", "1")

@@ -57,6 +57,25 @@ def test_the_classifiers_groups_join_the_cued_ones_but_are_marked_learned() -> N
     assert given.groups == ("儿童",) and given.learned_groups == ()
 
 
+def test_only_groups_the_head_confirms_or_a_sure_category_implies_open_funds() -> None:
+    # 孩子 is cued, but the head gives 儿童 too little; it is sure of 妇女
+    inf = infer_need("孩子放学没人接", LEX, group_proba={"儿童": 0.2, "妇女": 0.81})
+    assert inf.groups == ("儿童", "妇女") and inf.fund_groups == ("妇女",)
+    cued = infer_need("孩子放学没人接", LEX, group_proba={"儿童": 0.45})
+    assert cued.fund_groups == ("儿童",)  # cued, and the head gives it at least 0.4
+    # a sure elderly-care need serves 老年人 even where another group is cued
+    sure = infer_need("给独居老人送饭 助餐", LEX, group_proba={"老年人": 0.1, "新市民": 0.0},
+                      classifier_proba={"elderly_care": 1.0}, sure_category=0.5)
+    assert sure.category_confidence >= 0.5 and "老年人" in sure.fund_groups
+    unsure = infer_need("给独居老人送饭 助餐", LEX, group_proba={"老年人": 0.1},
+                        classifier_proba={"elderly_care": 1.0}, sure_category=1.01)
+    assert "老年人" not in unsure.fund_groups
+    # without the group head, the cued and implied groups from confidence 0.6
+    assert infer_need("孩子放学没人接", LEX).fund_groups == ("儿童",)
+    given = infer_need("孩子放学没人接", LEX, given_groups=("妇女",), group_proba={"儿童": 0.9})
+    assert given.fund_groups == ("妇女",)
+
+
 def test_classifier_probabilities_are_blended() -> None:
     inf = infer_need("你好", LEX, classifier_proba={"legal": 0.9, "health": 0.1})
     assert inf.category == "legal"

@@ -74,10 +74,10 @@ def test_traditional_script_need_gets_the_same_team(fitted: Matcher) -> None:
 
 
 def test_fund_withheld_on_an_unsure_category_is_named_until_confirmed(fitted: Matcher) -> None:
-    # 中风 pulls this need towards health as well as elderly care: the elderly-care
+    # 病了 pulls this need towards health as well as elderly care: the elderly-care
     # fund F001 is withheld, and named so that staff can confirm the category.
     unsure = replace(fitted.dataset_.needs["N0001"], need_id="X1",
-                     text="老人中风后下不了楼，吃饭也成问题")
+                     text="老人病了下不了楼，吃饭也成问题")
     assert "F001" not in [s.actor_id for s in fitted.suggest(unsure, k=10)["fund"]]
     ((fid, cat, conf),) = fitted.unconfirmed_funds(unsure)
     assert (fid, cat) == ("F001", "elderly_care") and conf < fitted.scoring_.fund_min_confidence
