@@ -272,10 +272,13 @@ def default_text_classifier() -> TextClassifier | None:
 
 
 @lru_cache(maxsize=1)
-def _default_weight() -> float:
+def _default_params() -> tuple[float, float, float]:
+    """The package's ``text_classifier_weight``, ``fund_min_confidence`` and
+    ``fund_min_group_confidence`` (read once)."""
     from .scoring import ScoringParams
 
-    return ScoringParams.default().text_classifier_weight
+    p = ScoringParams.default()
+    return p.text_classifier_weight, p.fund_min_confidence, p.fund_min_group_confidence
 
 
 def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None = None,
@@ -290,9 +293,7 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
     """
     from .infer import infer_need
     from .lexicon import default_lexicon
-    from .scoring import ScoringParams
-
-    params = ScoringParams.default()
+    default_weight, sure, floor = _default_params()
     n = len(texts)
     cats = list(given_categories or [""] * n)
     groups = list(given_groups or [()] * n)
@@ -300,7 +301,7 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
     norms = [normalize_text(t) for t in texts]
     lex = default_lexicon()
     concepts = [lex.concepts(t, fuzzy=True) for t in norms]  # once: features and evidence
-    w = _default_weight() if weight is None else weight
+    w = default_weight if weight is None else weight
     clf = default_text_classifier()
     pending = [i for i in range(n) if not cats[i] or urgency[i] is None or not groups[i]]
     preds: dict[int, dict[str, Any]] = {}
@@ -316,6 +317,5 @@ def infer_texts(texts: Sequence[str], *, given_categories: Sequence[str] | None 
                               given_urgency=urgency[i], concepts=concepts[i],
                               urgency_proba=pred["urgency"] if pred is not None else None,
                               group_proba=pred["groups"] if pred is not None and w > 0
-                              else None, sure_category=params.fund_min_confidence,
-                              group_floor=params.fund_min_group_confidence))
+                              else None, sure_category=sure, group_floor=floor))
     return out
