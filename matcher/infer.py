@@ -198,13 +198,15 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
     else:
         category, confidence, certainty = "", 0.0, 0.0
     # a group only implied by the category is as sure as the category is
+    cued = lex.groups(text_norm) if not given_groups else {}
     groups, group_conf, learned = infer_groups(text_norm, lex, category=category,
                                                given=given_groups, proba=group_proba,
+                                               cued=cued,
                                       implied_confidence=min(0.6, confidence))
     if given_groups:
         opened = given_groups
     else:
-        opened = fund_groups(groups, group_conf, lex.groups(text_norm), proba=group_proba,
+        opened = fund_groups(groups, group_conf, cued, proba=group_proba,
                              sure_implied=(SURE_IMPLIED_GROUPS.get(category, "")
                                            if confidence >= sure_category else ""),
                              floor=group_floor)
@@ -275,12 +277,14 @@ def infer_urgency(given: int | None, proba: dict[int, float] | None
 
 def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
                  given: tuple[str, ...] = (), implied_confidence: float = 0.6,
-                 proba: dict[str, float] | None = None
+                 proba: dict[str, float] | None = None,
+                 cued: dict[str, list[str]] | None = None
                  ) -> tuple[tuple[str, ...], dict[str, float], tuple[str, ...]]:
     """Target groups ``(groups, confidence, learned)``: the given ones; else those
     the lexicon cues (or, when none is cued, the one the category implies) plus
     those the classifier's group head gives at least ``CLASSIFIER_GROUP_MIN``
-    (``proba``; returned again as ``learned``).
+    (``proba``; returned again as ``learned``). ``cued`` is ``lex.groups(text_norm)``
+    when the caller has it already.
 
     Examples
     --------
@@ -292,7 +296,8 @@ def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
     """
     if given:
         return given, dict.fromkeys(given, 1.0), ()
-    cued = lex.groups(text_norm)
+    if cued is None:
+        cued = lex.groups(text_norm)
     conf = {g: round(min(0.95, 0.7 + 0.1 * len(c)), 4) for g, c in cued.items()}
     implied = IMPLIED_GROUPS.get(category)
     if not conf and implied:
