@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .lexicon import Lexicon
+from .lexicon import Lexicon, stated_ages
 
 __all__ = [
     "CLASSIFIER_GROUP_MIN",
@@ -26,6 +26,7 @@ __all__ = [
     "infer_groups",
     "infer_need",
     "infer_urgency",
+    "too_young_for_elderly",
     "vulnerability",
 ]
 
@@ -43,6 +44,30 @@ FUND_GROUP_CUED_MIN = 0.4
 #: a sure category that serves this group whatever else the text names (corpus: 老年人
 #: on 98.8 % of needs with a sure elderly_care, 残疾人 on 93.7 % with a sure disability)
 SURE_IMPLIED_GROUPS = {"elderly_care": "老年人", "disability": "残疾人"}
+
+#: below this age nobody is 老年人 (the 老年人权益保障法 threshold)
+ELDERLY_AGE = 60
+
+
+def too_young_for_elderly(text_norm: str, cued: dict[str, list[str]]) -> bool:
+    """True when the text states ages, all under ``ELDERLY_AGE``, and no word in it
+    names an older person: then 老年人 is neither inferred nor opens a fund, even
+    when the category (rehabilitation, home care) usually serves older people.
+    Corpus, needs with a sure category: 4 wrong 老年人 fund openings removed, no
+    right one.
+
+    Examples
+    --------
+    >>> too_young_for_elderly("我弟弟55岁 脑出血后要做康复", {})
+    True
+    >>> too_young_for_elderly("我42岁 婆婆瘫痪在床", {"老年人": ["婆婆"]})
+    False
+    >>> too_young_for_elderly("脑出血后要做康复", {})
+    False
+    """
+    ages = stated_ages(text_norm)
+    return bool(ages) and max(a for a, _ in ages) < ELDERLY_AGE and "老年人" not in cued
+
 
 # A group named in the text is weak evidence for the category that usually serves it.
 GROUP_PRIORS = {
@@ -199,16 +224,20 @@ def infer_need(text_norm: str, lex: Lexicon, *, given_category: str = "",
         category, confidence, certainty = "", 0.0, 0.0
     # a group only implied by the category is as sure as the category is
     cued = lex.groups(text_norm) if not given_groups else {}
+    young = not given_groups and too_young_for_elderly(text_norm, cued)
+    if young and group_proba:
+        group_proba = {**group_proba, "老年人": 0.0}
     groups, group_conf, learned = infer_groups(text_norm, lex, category=category,
                                                given=given_groups, proba=group_proba,
                                                cued=cued,
-                                      implied_confidence=min(0.6, confidence))
+                                               implied_confidence=min(0.6, confidence),
+                                               exclude=("老年人",) if young else ())
     if given_groups:
         opened = given_groups
     else:
+        implied = SURE_IMPLIED_GROUPS.get(category, "") if confidence >= sure_category else ""
         opened = fund_groups(groups, group_conf, cued, proba=group_proba,
-                             sure_implied=(SURE_IMPLIED_GROUPS.get(category, "")
-                                           if confidence >= sure_category else ""),
+                             sure_implied="" if young and implied == "老年人" else implied,
                              floor=group_floor)
         for g in opened:  # a group a sure category implies is shown as well
             if g not in group_conf:
@@ -278,13 +307,14 @@ def infer_urgency(given: int | None, proba: dict[int, float] | None
 def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
                  given: tuple[str, ...] = (), implied_confidence: float = 0.6,
                  proba: dict[str, float] | None = None,
-                 cued: dict[str, list[str]] | None = None
+                 cued: dict[str, list[str]] | None = None, exclude: tuple[str, ...] = ()
                  ) -> tuple[tuple[str, ...], dict[str, float], tuple[str, ...]]:
     """Target groups ``(groups, confidence, learned)``: the given ones; else those
     the lexicon cues (or, when none is cued, the one the category implies) plus
     those the classifier's group head gives at least ``CLASSIFIER_GROUP_MIN``
     (``proba``; returned again as ``learned``). ``cued`` is ``lex.groups(text_norm)``
-    when the caller has it already.
+    when the caller has it already. The category does not imply a group in
+    ``exclude`` (老年人 when :func:`too_young_for_elderly`).
 
     Examples
     --------
@@ -300,7 +330,7 @@ def infer_groups(text_norm: str, lex: Lexicon, *, category: str = "",
         cued = lex.groups(text_norm)
     conf = {g: round(min(0.95, 0.7 + 0.1 * len(c)), 4) for g, c in cued.items()}
     implied = IMPLIED_GROUPS.get(category)
-    if not conf and implied:
+    if not conf and implied and implied not in exclude:
         conf[implied] = round(implied_confidence, 4)
     learned = tuple(g for g, p in (proba or {}).items()
                     if p >= CLASSIFIER_GROUP_MIN and g not in conf)

@@ -164,21 +164,74 @@ def _compiled(lex: Lexicon, which: str, surfaces: list[str]) -> re.Pattern[str]:
     return pat
 
 
-_AGE_RE = re.compile(r"(\d{1,3})\s*(?:多)?\s*(?:岁|周岁)")
-_CN_AGE_RE = re.compile(r"([六七八九])十(?:多|几|来)?岁|([六七八九])旬|快([七八九])十")
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_NUM = r"(\d{1,3}|[一二两三四五六七八九十百零]{1,4})"
+_AGE_PATTERNS = (
+    re.compile(_NUM + r"\s*(?:多|来|几)?\s*(?:周)?岁"),
+    re.compile(r"(?:今年|快|已经|已|都)" + _NUM + r"(?:多|来)?(?:了|岁)"),
+    re.compile(r"(?:年过|年近|年逾|年满)" + _NUM + r"|快([六七八九]十)"),
+    re.compile(r"([一二两三四五六七八九]十[一二三四五六七八九]?)多?了"),
+    re.compile(r"([六七八九])旬"),
+)
+
+
+def _cn_number(s: str) -> int | None:
+    """A small number written in digits or Chinese numerals (七八十 is 70)."""
+    if s.isdigit():
+        return int(s)
+    if s in ("百", "一百"):
+        return 100
+    if "百" in s or "零" in s:
+        return None
+    if "十" not in s:
+        return _CN_DIGITS.get(s) if len(s) == 1 else None
+    tens, _, ones = s.partition("十")
+    if len(tens) == 2 and all(c in _CN_DIGITS for c in tens):  # 七八十: seventy or eighty
+        tens = tens[0]
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    t = _CN_DIGITS.get(tens, 0) if tens else 1
+    o = _CN_DIGITS.get(ones, 0) if ones else 0
+    return t * 10 + o if (not tens or t) and (not ones or o) else None
+
+
+def stated_ages(text: str) -> list[tuple[int, str]]:
+    """Ages the text states, with the words that state them, in text order.
+
+    Examples
+    --------
+    >>> [a for a, _ in stated_ages("我弟弟55岁，我妈七八十岁了，孩子十岁，爷爷年过八十")]
+    [55, 70, 10, 80]
+    >>> stated_ages("八旬老人")
+    [(80, '八旬')]
+    >>> stated_ages("三楼住了十年")
+    []
+    """
+    found: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for pattern in _AGE_PATTERNS:
+        for m in pattern.finditer(text):
+            if taken.intersection(range(m.start(), m.end())):
+                continue
+            number = next(g for g in m.groups() if g)
+            value = (_CN_DIGITS[number] * 10 if pattern.pattern.endswith("旬")
+                     else _cn_number(number))
+            if value is not None and 0 < value < 120:
+                found.append((m.start(), value, m.group(0)))
+                taken.update(range(m.start(), m.end()))
+    return [(v, w) for _, v, w in sorted(found)]
 
 
 def _age_groups(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for m in _AGE_RE.finditer(text):
-        age = int(m.group(1))
+    for age, words in stated_ages(text):
         if age >= 60:
-            out.append(("老年人", m.group(0)))
+            out.append(("老年人", words))
         elif age <= 12:
-            out.append(("儿童", m.group(0)))
+            out.append(("儿童", words))
         elif age <= 18:
-            out.append(("青少年", m.group(0)))
-    out.extend(("老年人", m.group(0)) for m in _CN_AGE_RE.finditer(text))
+            out.append(("青少年", words))
     return out
 
 

@@ -100,3 +100,31 @@ def test_dialect_phrasings(text: str, category: str, group: str | None) -> None:
     assert inf.category == category
     if group:
         assert group in inf.groups
+
+
+@pytest.mark.parametrize(("text", "ages"), [
+    ("我弟弟55岁，我妈七八十岁了", [55, 70]),
+    ("孩子今年十岁，爷爷年过八十", [10, 80]),
+    ("我爸八十四了还一个人住", [84]),
+    ("八旬老人", [80]),
+    ("今年三月搬来，住了十年", []),
+    ("一岁半的孙子", [1]),
+])
+def test_stated_ages(text: str, ages: list[int]) -> None:
+    from matcher.lexicon import stated_ages
+
+    assert [a for a, _ in stated_ages(text)] == ages
+
+
+def test_an_age_under_sixty_vetoes_only_the_elderly_group() -> None:
+    lex = default_lexicon()
+    head = {"老年人": 0.9, "残疾人": 0.8}
+    young = infer_need(normalize_text("我哥52岁，截瘫后要康复"), lex, group_proba=head)
+    assert "老年人" not in young.groups and "残疾人" in young.groups
+    assert "老年人" not in young.fund_groups
+    # a word naming an older person keeps it, whatever the ages
+    cued = infer_need(normalize_text("我42岁，婆婆瘫痪在床要人照顾"), lex, group_proba=head)
+    assert "老年人" in cued.groups
+    # the category's implied group is off too, but not another category's
+    care = infer_need(normalize_text("35岁，残疾，轮椅坏了"), lex, given_category="disability")
+    assert care.groups == ("残疾人",)

@@ -155,3 +155,23 @@ def test_a_group_a_sure_category_implies_opens_a_fund(
     assert [s.actor_id for s in m.suggest("N1")["fund"]] == ["F1"]
 
 
+
+
+@pytest.mark.parametrize("text", ["我弟弟55岁，上个月脑出血，出院后左手左腿没力气，想请康复师上门指导",
+                                  "我今年五十二岁，中风后行动不便，需要有人照看"])
+def test_a_stated_age_under_sixty_opens_no_elderly_fund(
+        make_dataset, text: str) -> None:  # type: ignore[no-untyped-def]
+    needs = [{"need_id": "N1", "community_id": "C1", "text": text, "roles": "fund"}]
+    actors = [{"actor_id": "F1", "kind": "fund", "name": "银龄基金", "text": "资助老年人康复照护",
+               "city": "杭州市", "scope": "city", "budget_yuan": "5000",
+               "target_groups": "老年人"},
+              {"actor_id": "F2", "kind": "fund", "name": "康复互助金", "text": "资助康复照护",
+               "city": "杭州市", "scope": "city", "budget_yuan": "5000"}]
+    m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
+    inf = m.inference_["N1"]
+    assert "老年人" not in inf.groups and "老年人" not in inf.fund_groups
+    assert [s.actor_id for s in m.suggest("N1")["fund"]] == ["F2"]
+    older = text.replace("55岁", "68岁").replace("五十二岁", "六十八岁")
+    m2 = Matcher().fit(load_dataset(make_dataset(
+        COMMUNITIES, [{**needs[0], "text": older}], actors)))
+    assert "老年人" in m2.inference_["N1"].groups
