@@ -171,6 +171,22 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_notes(skipped: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> None:
+    """Skipped rows and warnings on stderr, as every engine command prints them."""
+    from matcher.errors import RowError
+
+    def fmt(e: dict[str, Any]) -> str:
+        return RowError(e["file"], e["line"], e["column"], e["message"], e["message_en"]).format()
+
+    if skipped:
+        print(f"已跳过 {len(skipped)} 处错误所在的行 / skipped rows with {len(skipped)} "
+              "error(s):", file=sys.stderr)
+        for e in skipped[:20]:
+            print("  " + fmt(e), file=sys.stderr)
+    for w in warnings:  # never an error: the data says what a fund is restricted to
+        print("提示 / warning: " + fmt(w), file=sys.stderr)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .seed import import_folder
 
@@ -181,9 +197,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         raise DatasetError(f"数据目录不存在：{folder}", f"dataset folder does not exist: {folder}")
     with factory() as s, s.begin():
-        added = import_folder(s, folder, max_file_bytes=int(args.max_file_mb * 1_000_000),
-                              skip_bad_rows=args.skip_bad_rows)
-    print(f"已导入 / imported: {added}")
+        res = import_folder(s, folder, max_file_bytes=int(args.max_file_mb * 1_000_000),
+                            skip_bad_rows=args.skip_bad_rows)
+    _print_notes(res.skipped, res.warnings)
+    print(f"已导入 / imported: {res.added}")
     return 0
 
 

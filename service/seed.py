@@ -21,7 +21,7 @@ from .audit import record
 from .auth import PREFIX_LENGTH, Principal, create_key, hash_key
 from .config import Settings
 from .engine import bump
-from .imports import FILES, import_files
+from .imports import FILES, ImportResult, import_files
 from .orm import ApiKey, Station
 
 __all__ = ["bootstrap", "first_start_keys_path", "hand_over_keys", "import_folder"]
@@ -30,8 +30,9 @@ log = logging.getLogger("wushe.service")
 
 
 def import_folder(s: Session, folder: Path, who: Principal | None = None, *,
-                  max_file_bytes: int = 512_000_000, skip_bad_rows: bool = False) -> dict[str, int]:
-    """Import a dataset folder as an admin; return how many rows were added."""
+                  max_file_bytes: int = 512_000_000, skip_bad_rows: bool = False
+                  ) -> ImportResult:
+    """Import a dataset folder as an admin; return what was added, skipped and warned."""
     admin = who or Principal(0, "admin", None, None)
     files = {name: (folder / name).read_bytes() for name in FILES if (folder / name).is_file()}
     res = import_files(s, files, admin, max_file_bytes=max_file_bytes,
@@ -39,7 +40,7 @@ def import_folder(s: Session, folder: Path, who: Principal | None = None, *,
     bump(s, "data_version")
     bump(s, "load_version")
     record(s, admin, "import", "dataset", str(folder), {"added": res.added})
-    return res.added
+    return res
 
 
 def bootstrap(factory: sessionmaker[Session], settings: Settings, *,
@@ -57,7 +58,7 @@ def bootstrap(factory: sessionmaker[Session], settings: Settings, *,
         folder = Path(settings.seed_data)
         if not folder.is_dir():
             return keys
-        added = import_folder(s, folder)
+        added = import_folder(s, folder).added
         log.info("首次启动：已导入示例数据 %s（%s）/ first start: sample data imported", folder,
                  added)
         keys.append(("管理员 admin", create_key(s, "admin", label="first start")))

@@ -132,3 +132,15 @@ def test_serve_with_workers_writes_first_start_keys_to_a_file_not_stderr(
     assert not any(k in captured.err or k in captured.out for k in found)
     with sessions(make_engine(url))() as s:
         assert {authenticate(s, k).role for k in found} == {"admin", "station", "researcher"}
+
+
+def test_import_prints_what_it_skipped_and_warned(tmp_path: Path, sample_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from ..matcher.test_cli_match import _noisy
+
+    url = f"sqlite:///{tmp_path}/noisy.sqlite3"
+    assert main(["import", "--database", url, "--data", str(_noisy(sample_path, tmp_path)),
+                 "--skip-bad-rows"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped rows with 1 error(s)" in err and "needs.csv:27: [urgency]" in err
+    assert "warning" in err and "F099" in err
