@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from .kinds import budgeted
+
 __all__ = ["validate_assignment"]
 
 
@@ -46,7 +48,7 @@ def validate_assignment(m: Any, rows: Iterable[Any], *,
                  if c not in ("at_capacity", "fund_budget")]
         if codes:
             problems.append(f"{r.need_id}/{r.role}/{r.actor_id} breaks {codes}")
-        if r.role == "fund":
+        if budgeted(r.role):
             spent[r.actor_id] += need.budget_yuan
         else:
             new_load[r.actor_id] += 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import DataError, WusheError
+from .kinds import restricted
 
 __all__ = ["main"]
 
@@ -50,6 +51,12 @@ def _load(args: argparse.Namespace) -> Any:
     report = LoadReport()
     ds = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows,
                       max_file_bytes=int(args.max_file_mb * 1_000_000), report=report)
+    _print_report(report)
+    return ds
+
+
+def _print_report(report: Any) -> None:
+    """What a load skipped and warned about, on stderr."""
     if report.skipped:
         print(f"已跳过 {len(report.skipped)} 处错误所在的行 / skipped rows with "
               f"{len(report.skipped)} error(s):", file=sys.stderr)
@@ -57,7 +64,6 @@ def _load(args: argparse.Namespace) -> Any:
             print("  " + e.format(), file=sys.stderr)
     for w in report.warnings:  # never an error: the data says what a fund is restricted to
         print("提示 / warning: " + w.format(), file=sys.stderr)
-    return ds
 
 
 def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> Any:
@@ -70,13 +76,14 @@ def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> Any
 
         meta, emb, clf = load_model(model)
         params = args.params or meta["scoring"]
-        m = Matcher(params=params, word_weight=meta["embedder"]["word_weight"]).fit(
-            ds, embedder=emb, classifier=clf)
+        ranker = getattr(args, "ranker", None) or meta["params"].get("ranker", "weighted")
+        m = Matcher(params=params, word_weight=meta["embedder"]["word_weight"],
+                    ranker=ranker).fit(ds, embedder=emb, classifier=clf)
         if meta["data"]["digest"] != ds.digest:
             log.info("model %s was fitted on other data (%s); applying it to %s",
                      model, meta["data"]["source"], args.data)
     else:
-        m = Matcher(params=args.params).fit(ds)
+        m = Matcher(params=args.params, ranker=getattr(args, "ranker", None) or "weighted").fit(ds)
     log.info("fitted in %.1fs", time.perf_counter() - t0)
     return m
 
@@ -251,6 +258,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows,
                       max_file_bytes=int(args.max_file_mb * 1_000_000), report=report,
                       assignments=args.previous)
+    _print_report(report)
     previous_path = args.previous or (Path(args.data) / "assignments.csv")
     previous, dropped = (read_previous(previous_path, ds) if Path(previous_path).exists()
                          else ([], 0))
@@ -313,7 +321,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 a = ds.actors[s.actor_id]
                 print(f"    {s.actor_id} {a.name}  得分 {s.score:.2f}")
                 print(f"      理由：{'；'.join(s.reasons)}")
-            if role == "fund":
+            if restricted(role):
                 pending = m.unconfirmed_funds(nid)
                 if pending:
                     names = "、".join(f"{fid} {ds.actors[fid].name}" for fid, _, _ in pending)
@@ -334,9 +342,17 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-file-mb", type=float, default=512.0,
                         help="refuse CSV files larger than this (MB)")
 
+    def ranker_arg(sp: argparse.ArgumentParser) -> None:
+        from .scoring import RANKERS
+
+        sp.add_argument("--ranker", choices=sorted(RANKERS), default=None,
+                        help="how score parts become one score (default: the model's, "
+                             "else weighted)")
+
     def model_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--model", help="model folder written by `wushe fit`")
         sp.add_argument("--params", help="scoring parameters JSON (weights)")
+        ranker_arg(sp)
 
     sp = sub.add_parser("validate", help="check a dataset folder against the contract")
     data_args(sp)
@@ -365,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     data_args(sp)
     sp.add_argument("--model", required=True, help="output model folder, e.g. models/street")
     sp.add_argument("--params", help="scoring parameters JSON (weights)")
+    ranker_arg(sp)
     sp.add_argument("--qrels", help="evaluate on these judgements and record the metrics")
     sp.set_defaults(func=cmd_fit)
 

@@ -1,10 +1,10 @@
-"""Hard constraints between a need and an actor, with reason codes.
+"""What the hard rules look at in one pair, and the scalar reference check.
 
-These are the rules of the data contract: scope, time slots, active, fund
-category/group restrictions and budget, and capacity already used up. The
-scalar :func:`violations` is the reference every fast path is checked
-against (the engine's vectorised filter in ``table.py``, the evaluator, the
-property tests).
+The rules themselves (scope, time slots, active, fund category/group
+restrictions and budget, capacity used up) are declared once in
+:mod:`matcher.rules`; :func:`violations` walks them one pair at a time and is
+the reference every fast path is checked against (the engine's vectorised
+filter, the evaluator, the property tests).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .geo import ANYWHERE, area_key
-from .records import ROLES, SCOPES, TIME_SLOTS, Actor, Need
+from .records import SCOPES, TIME_SLOTS, Actor, Need
 
 __all__ = [
     "ALL_RESIDENTS",
-    "REASONS_ZH",
     "ActorContext",
     "NeedContext",
     "in_scope",
@@ -25,16 +24,6 @@ __all__ = [
 ]
 
 ALL_RESIDENTS = "全体居民"
-REASONS_ZH = {
-    "wrong_kind": "角色不符",
-    "inactive": "已停用",
-    "out_of_scope": "不在服务范围内",
-    "no_time_overlap": "服务时段不重合",
-    "at_capacity": "容量已满",
-    "fund_category": "资金不资助该服务类别",
-    "fund_group": "资金不资助该服务对象",
-    "fund_budget": "资金余额不足以覆盖预算",
-}
 
 
 def slot_mask(slots: tuple[str, ...]) -> int:
@@ -76,13 +65,18 @@ class NeedContext:
     """A need with what the constraints look at: where, what, who for.
 
     ``category`` and ``groups`` are the effective values: the given ones, or
-    the engine's inferred ones when the CSV left them blank.
+    the engine's inferred ones when the CSV left them blank. ``category_mass``
+    (category → probability × certainty, in the table's category order) turns
+    on the engine's confidence gate: a fund restricted by category then needs
+    at least ``min_mass`` on the categories it admits.
     """
 
     need: Need
     path: tuple[str, str, str, str]
     category: str
     groups: tuple[str, ...]
+    category_mass: dict[str, float] | None = None
+    min_mass: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,19 +94,9 @@ class ActorContext:
     fund_groups: tuple[str, ...] = ()
 
 
-def fund_admits_groups(fund_groups: tuple[str, ...], need_groups: tuple[str, ...]) -> bool:
-    """A fund restricted to groups admits a need only if a group is shared.
-
-    A fund open to 全体居民 admits everyone; a need whose groups are unknown
-    is not admitted by a restricted fund.
-    """
-    if not fund_groups or ALL_RESIDENTS in fund_groups:
-        return True
-    return bool(set(fund_groups) & set(need_groups))
-
-
 def violations(need: NeedContext, actor: ActorContext, role: str) -> list[str]:
-    """Reason codes of every hard constraint the pair breaks (empty: feasible).
+    """Reason codes of every hard rule the pair breaks (empty: feasible), in
+    the registry's order (:data:`matcher.rules.RULES`).
 
     Examples
     --------
@@ -126,24 +110,6 @@ def violations(need: NeedContext, actor: ActorContext, role: str) -> list[str]:
     >>> violations(n, ActorContext(v, ("杭州市", "西湖区", "翠苑街道")), "volunteer")
     ['no_time_overlap']
     """
-    a = actor.actor
-    out: list[str] = []
-    if role not in ROLES or a.kind != role:
-        out.append("wrong_kind")
-    if not a.active:
-        out.append("inactive")
-    if not in_scope(need.path, actor.home, a.scope):
-        out.append("out_of_scope")
-    nm, am = slot_mask(need.need.time_slots), slot_mask(a.time_slots)
-    if nm and am and not nm & am:
-        out.append("no_time_overlap")
-    if a.kind == "fund":
-        if actor.fund_categories and need.category not in actor.fund_categories:
-            out.append("fund_category")
-        if not fund_admits_groups(actor.fund_groups, need.groups):
-            out.append("fund_group")
-        if a.budget_yuan < need.need.budget_yuan:
-            out.append("fund_budget")
-    elif actor.load >= a.capacity:
-        out.append("at_capacity")
-    return out
+    from .rules import rules_for  # the registry builds on the contexts above
+
+    return [r.code for r in rules_for(actor.actor.kind) if not r.scalar(need, actor, role)]

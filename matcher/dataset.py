@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .csvio import Table, read_table, split_list
 from .errors import DataError, DatasetError, RowError
+from .kinds import budgeted
 from .limits import max_chars
 from .records import (
     CERTIFICATIONS,
@@ -299,7 +300,7 @@ def _parse_actors(t: Table, tax: Taxonomy, communities: dict[str, Community],
         if cid and cid not in communities:
             r.err("community_id", f"社区 {cid} 不在 communities.csv 中",
                   f"community {cid!r} is not in communities.csv")
-        if (kind == "fund" and not r.cells.get("budget_yuan")
+        if (budgeted(kind) and not r.cells.get("budget_yuan")
                 and "budget_yuan" not in r.too_long):
             r.err("budget_yuan", "慈善资源（fund）必须填写 budget_yuan",
                   "budget_yuan is required for a fund")

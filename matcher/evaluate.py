@@ -32,6 +32,7 @@ from .constraints import ActorContext, NeedContext, violations
 from .csvio import decode_bytes, safe_cell, unescape_cell
 from .errors import DatasetError
 from .geo import Places, community_path
+from .kinds import restricted
 from .records import ROLES, Dataset
 from .table import need_range_keys, range_key
 
@@ -109,8 +110,8 @@ def _truth_ctx(ds: Dataset, need_id: str, truth: dict[str, str] | None,
 def _actor_contexts(ds: Dataset) -> dict[str, ActorContext]:
     places = Places(ds.communities)
     return {a.actor_id: ActorContext(a, places.actor_home(a), ds.load.get(a.actor_id, 0),
-                                     a.categories if a.kind == "fund" else (),
-                                     a.target_groups if a.kind == "fund" else ())
+                                     a.categories if restricted(a.kind) else (),
+                                     a.target_groups if restricted(a.kind) else ())
             for a in ds.actors.values()}
 
 
@@ -178,7 +179,7 @@ def make_qrels(ds: Dataset, need_truth: dict[str, dict[str, str]],
                         rel = 3
                     elif t["category"] in cats:
                         rel = 2
-                    elif role == "fund" and not actx[aid].fund_categories:
+                    elif restricted(role) and not actx[aid].fund_categories:
                         rel = 1
                     else:
                         continue

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from .constraints import ALL_RESIDENTS
+from .kinds import budgeted
 from .records import TARGET_GROUPS, TIME_SLOT_ZH, Need
+from .rules import checked_zh
 from .text import CONCEPT_PREFIX
 
 __all__ = ["explain", "format_yuan"]
@@ -68,7 +70,7 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
     elif ALL_RESIDENTS in served:
         reasons.append("面向全体居民")
     reasons.append(_where(m, need, row, path))
-    if role == "fund":
+    if budgeted(role):
         reasons.append(f"资金余额 {format_yuan(actor.budget_yuan)}，"
                        f"可覆盖预算 {format_yuan(need.budget_yuan)}")
         fc = [tax.zh(c) for c, on in zip(m.categories_, t.fund_categories[row], strict=True) if on]
@@ -93,8 +95,7 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
         reasons.append(f"紧急需求{how}：优先考虑就近、可立即承接的资源")
     if (need.need_id, actor.actor_id) in m.rejected_:
         reasons.append("注意：此前曾被拒绝，已降低排序")
-    reasons.append("硬性条件已核对：服务范围、时段、在岗状态、"
-                   + ("资助范围与余额" if role == "fund" else "容量"))
+    reasons.append("硬性条件已核对：" + "、".join(checked_zh(role)))
     return reasons
 
 

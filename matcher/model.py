@@ -28,10 +28,12 @@ from .errors import ParameterError, UnknownNeedError
 from .explain import explain
 from .geo import Places, community_path
 from .infer import Inference, infer_actor_categories, infer_need
+from .kinds import budgeted, restricted
 from .lexicon import default_lexicon
 from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
-from .scoring import ScoringParams, combine, proximity_score
-from .table import build_actor_table, feasible_rows, need_range_keys
+from .rules import NeedColumns, unserved_reason
+from .scoring import RANKERS, ScoringParams, proximity_score
+from .table import build_actor_table, feasible_rows, need_columns, need_range_keys
 from .taxonomy import default_taxonomy
 from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
 from .textclf import default_text_classifier
@@ -109,6 +111,10 @@ class Matcher(BaseEstimator):
         Also recognise service words in needs written with one homophone typo
         (送反 → 送饭), by their pinyin.
     random_state : int, default 0
+    ranker : str, default "weighted"
+        How the score parts of the feasible candidates become one score: a name
+        in :data:`matcher.scoring.RANKERS` (``weighted``: the weighted mean of
+        ``params.json``, with urgency shifting weight to proximity and capacity).
 
     Attributes
     ----------
@@ -128,13 +134,14 @@ class Matcher(BaseEstimator):
 
     def __init__(self, params: str | dict[str, Any] | None = None, word_weight: float = 0.75,
                  use_classifier: bool = True, fuzzy: bool = True, random_state: int = 0,
-                 use_text_classifier: bool = True) -> None:
+                 use_text_classifier: bool = True, ranker: str = "weighted") -> None:
         self.params = params
         self.word_weight = word_weight
         self.use_classifier = use_classifier
         self.use_text_classifier = use_text_classifier
         self.fuzzy = fuzzy
         self.random_state = random_state
+        self.ranker = ranker
 
     # ------------------------------------------------------------------ fit
     def _scoring_params(self) -> ScoringParams:
@@ -158,6 +165,9 @@ class Matcher(BaseEstimator):
         if not 0.0 <= self.word_weight <= 1.0:
             raise ParameterError(f"word_weight 应在 0 到 1 之间：{self.word_weight}",
                                  f"word_weight must be in [0, 1], got {self.word_weight}")
+        if self.ranker not in RANKERS:
+            raise ParameterError(f"未知的排序方式：{self.ranker}（可选：{'、'.join(RANKERS)}）",
+                                 f"unknown ranker {self.ranker!r} (one of {', '.join(RANKERS)})")
         self.scoring_ = self._scoring_params()
         self.tokenizer_ = ChineseTokenizer()
         self.taxonomy_ = default_taxonomy()
@@ -295,7 +305,7 @@ class Matcher(BaseEstimator):
             c = ds.communities.get(a.community_id)
             coords.append((a.lat, a.lon) if a.lat is not None and a.lon is not None
                           else ((c.lat, c.lon) if c else (None, None)))
-        is_fund = [a.kind == "fund" for a in actors]
+        is_fund = [restricted(a.kind) for a in actors]
         self.area_codes_: dict[str, int] = {}
         self.table_, perm = build_actor_table(
             actors, homes,
@@ -388,7 +398,7 @@ class Matcher(BaseEstimator):
             return rows, np.zeros(0), {}
         cos = self._cosines(sc.keys, ok, x)
         comps = self._components(need, inf, cos, tokens, rows, role, sc, ok)
-        scores = combine(comps, self.scoring_, inf.urgency)
+        scores = RANKERS[self.ranker](comps, self.scoring_, inf.urgency)
         if self.rejected_:
             penal = np.array([(need.need_id, t.ids[r]) in self.rejected_ for r in rows])
             scores = np.where(penal, scores * self.scoring_.rejected_penalty, scores)
@@ -478,16 +488,24 @@ class Matcher(BaseEstimator):
 
     def _feasible(self, need: Need, inf: Inference, rows: np.ndarray, role: str,
                   *, capacity: bool = True, min_mass: float | None = None) -> np.ndarray:
+        return feasible_rows(self.table_, rows, self.need_columns(need, inf, role, min_mass),
+                             capacity=capacity)
+
+    def need_columns(self, need: Need, inf: Inference, role: str,
+                      min_mass: float | None = None) -> NeedColumns:
+        """The vectorised rules' view of a need in ``role`` (the fund confidence
+        gate at ``min_mass``, default ``fund_min_confidence``)."""
         cat_ix = self.categories_.index(inf.category) if inf.category in self.categories_ else -1
         mass = inf.certainty * np.array([inf.category_scores.get(c, 0.0)
                                          for c in self.categories_])
         # a fund restricted to a group admits only the groups sure enough for it
         groups = np.array([g in inf.fund_groups for g in TARGET_GROUPS])
-        return feasible_rows(self.table_, rows, role=role, need_slots=slot_mask(need.time_slots),
-                             need_budget=need.budget_yuan, need_category=cat_ix,
-                             need_groups=groups, category_mass=mass,
-                             min_mass=(self.scoring_.fund_min_confidence if min_mass is None
-                                       else min_mass), capacity=capacity)
+        return need_columns(role, slots=slot_mask(need.time_slots), budget=need.budget_yuan,
+                            category=cat_ix, groups=groups,
+                            path=community_path(self.dataset_.communities[need.community_id]),
+                            area_codes=self.area_codes_, category_mass=mass,
+                            min_mass=(self.scoring_.fund_min_confidence if min_mass is None
+                                      else min_mass))
 
     @staticmethod
     def _top(rows: np.ndarray, scores: np.ndarray, ids: list[str], k: int) -> list[int]:
@@ -525,7 +543,7 @@ class Matcher(BaseEstimator):
         what a volunteer offers is read from a few words and is often missed.)
         """
         rows, scores, comps = self._scored(need, inf, x, tokens, role)
-        likely = self.likely_categories(inf) if role != "fund" else []
+        likely = self.likely_categories(inf) if not restricted(role) else []
         if not len(rows) or not likely:
             return rows, scores, comps, scores, likely
         offers = np.zeros(len(rows), dtype=bool)
@@ -582,37 +600,28 @@ class Matcher(BaseEstimator):
         return [(ids[rows[i]], float(scores[i])) for i in self._top(rows, key, ids, limit)]
 
     def unserved_reason(self, need: str | Need, role: str) -> str:
-        """Why no actor of ``role`` can take this need (a reason code).
+        """Why no actor of ``role`` can take this need (a diagnosis code).
 
-        Checked in the order a coordinator would: anyone in scope at all, at a
-        matching time, admitted by a fund's rules, with budget or capacity left.
+        The first rule of :data:`matcher.rules.RULES`, in their order (a
+        coordinator's: anyone in scope at all, at a matching time, admitted by a
+        fund's rules, with budget or capacity left), that leaves nobody.
         """
         rec, inf, _, _ = self.need_context(need)
-        t = self.table_
-        rows = self._active_in_scope(rec, role)
-        if len(rows) == 0:
-            return "no_actor_in_scope"
-        nm = slot_mask(rec.time_slots)
-        if nm:
-            s = t.slots[rows]
-            rows = rows[(s == 0) | ((s & nm) != 0)]
-            if len(rows) == 0:
-                return "no_time_overlap"
-        if role == "fund":
-            admits = self._feasible(rec, inf, rows, role, capacity=False)
-            if not admits.any():
-                return "no_fund_admits"
-            return "funds_exhausted"
-        return "all_at_capacity"
+        rows = self._in_scope(rec, role)
+        return unserved_reason(self.table_, rows, self.need_columns(rec, inf, role))
 
-    def _active_in_scope(self, need: Need, role: str) -> np.ndarray:
-        """Table rows of the active actors of ``role`` whose scope covers the need."""
+    def _in_scope(self, need: Need, role: str) -> np.ndarray:
+        """Table rows of the actors of ``role`` whose scope covers the need."""
         t = self.table_
         path = community_path(self.dataset_.communities[need.community_id])
         keys = [key for key in need_range_keys(role, path) if key in t.ranges]
-        rows = (np.concatenate([np.arange(*t.ranges[key]) for key in keys]) if keys
+        return (np.concatenate([np.arange(*t.ranges[key]) for key in keys]) if keys
                 else np.zeros(0, dtype=np.int64))
-        return rows[t.active[rows]]
+
+    def _active_in_scope(self, need: Need, role: str) -> np.ndarray:
+        """Table rows of the active actors of ``role`` whose scope covers the need."""
+        rows = self._in_scope(need, role)
+        return rows[self.table_.active[rows]]
 
     def unconfirmed_funds(self, need: str | Need) -> list[tuple[str, str, float]]:
         """Funds withheld only because the need's category is inferred, not confirmed.
@@ -624,13 +633,18 @@ class Matcher(BaseEstimator):
         and get the fund. Empty when the category was given.
         """
         rec, inf, _, _ = self.need_context(need)
-        if rec.category or "fund" not in rec.roles:
+        if rec.category:
             return []
-        rows = self._active_in_scope(rec, "fund")
-        held = (self._feasible(rec, inf, rows, "fund", min_mass=0.0)
-                & ~self._feasible(rec, inf, rows, "fund"))
         ids = self.table_.ids
-        return sorted((ids[r], inf.category, inf.category_confidence) for r in rows[held])
+        out = []
+        for role in rec.roles:
+            if not restricted(role):
+                continue
+            rows = self._active_in_scope(rec, role)
+            held = (self._feasible(rec, inf, rows, role, min_mass=0.0)
+                    & ~self._feasible(rec, inf, rows, role))
+            out += [(ids[r], inf.category, inf.category_confidence) for r in rows[held]]
+        return sorted(out)
 
     def _components(self, need: Need, inf: Inference, cos: np.ndarray, tokens: list[str],
                     rows: np.ndarray, role: str, sc: _Scope,
@@ -664,7 +678,7 @@ class Matcher(BaseEstimator):
             km = self._km(need.lat, need.lon, rows)
             proximity = np.where(np.isnan(km), proximity,
                                  np.exp(-np.nan_to_num(km) / p.distance_scale_km))
-        if role == "fund":
+        if budgeted(role):
             b = t.budget[rows]
             capacity = np.where(b > 0, np.clip(1 - need.budget_yuan / np.maximum(b, 1e-9), 0, 1),
                                 1.0)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .kinds import KINDS
+
 __all__ = [
     "ACTOR_KINDS",
     "CERTIFICATIONS",
@@ -27,22 +29,12 @@ __all__ = [
     "Need",
 ]
 
-ROLES: tuple[str, ...] = ("organization", "social_worker", "volunteer", "fund")
+ROLES: tuple[str, ...] = tuple(KINDS)
 ACTOR_KINDS = ROLES
-KIND_ZH = {
-    "organization": "社会组织",
-    "social_worker": "社会工作者",
-    "volunteer": "社区志愿者",
-    "fund": "社会慈善资源",
-}
+KIND_ZH = {k.name: k.zh for k in KINDS.values()}
 SCOPES: tuple[str, ...] = ("community", "street", "district", "city")
-DEFAULT_SCOPE = {
-    "volunteer": "street",
-    "social_worker": "street",
-    "organization": "district",
-    "fund": "city",
-}
-DEFAULT_CAPACITY = {"volunteer": 1, "social_worker": 5, "organization": 10, "fund": 0}
+DEFAULT_SCOPE = {k.name: k.default_scope for k in KINDS.values()}
+DEFAULT_CAPACITY = {k.name: k.default_capacity for k in KINDS.values()}
 TIME_SLOTS: tuple[str, ...] = ("weekday_day", "weekday_evening", "weekend")
 TIME_SLOT_ZH = {"weekday_day": "工作日白天", "weekday_evening": "工作日晚间", "weekend": "周末"}
 NEED_STATUSES: tuple[str, ...] = ("open", "assigned", "in_progress", "done", "cancelled")
@@ -57,10 +49,8 @@ TARGET_GROUPS: tuple[str, ...] = (
     "退役军人",
     "全体居民",
 )
-CERTIFICATIONS = {
-    "social_worker": ("助理社会工作师", "社会工作师", "高级社会工作师"),
-    "organization": ("1A", "2A", "3A", "4A", "5A"),
-}
+CERTIFICATIONS = {k.name: tuple(k.certifications) for k in KINDS.values()
+                  if k.certifications}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from .assign import FlowProblem, FlowResult, solve_flow
 from .errors import ParameterError
 from .funds import FundProblem, FundResult, solve_funds
 from .infer import vulnerability
+from .kinds import KINDS, budgeted
+from .records import ROLES
 from .text import normalize_text
 
 __all__ = ["AssignmentRow", "MatchOptions", "MatchResult", "rematch"]
@@ -220,16 +222,16 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
             codes = [*codes, "need_not_open"]
         elif role not in need.roles:
             codes = [*codes, "role_not_wanted"]
-        if role == "fund" and "fund_budget" not in codes and budget_left[aid] < need.budget_yuan:
+        if budgeted(role) and "fund_budget" not in codes and budget_left[aid] < need.budget_yuan:
             codes.append("fund_budget")
-        if role != "fund" and "at_capacity" not in codes and cap_left[aid] <= 0:
+        if not budgeted(role) and "at_capacity" not in codes and cap_left[aid] <= 0:
             codes.append("at_capacity")
         if codes:
             infeasible_pins.append({"need_id": nid, "role": role, "actor_id": aid,
                                     "reasons": codes})
             continue
         filled[(nid, role)].append(aid)
-        if role == "fund":
+        if budgeted(role):
             budget_left[aid] -= need.budget_yuan
         else:
             cap_left[aid] -= 1
@@ -254,8 +256,8 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
     # solve
     t0 = time.perf_counter()
     score_of: dict[tuple[str, str, str], float] = {}
-    flow_idx = [i for i, s in enumerate(open_slots) if s[1] != "fund"]
-    fund_idx = [i for i, s in enumerate(open_slots) if s[1] == "fund"]
+    flow_idx = [i for i, s in enumerate(open_slots) if KINDS[s[1]].solver == "flow"]
+    fund_idx = [i for i, s in enumerate(open_slots) if KINDS[s[1]].solver == "cpsat"]
     flow_problems = _flow_problems(m, open_slots, cand, flow_idx, prio, prev_open,
                                               cap_left, opts, score_of)
     fund_problems = _fund_problems(m, open_slots, cand, fund_idx, prio, prev_open,
@@ -300,7 +302,7 @@ def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
     return MatchResult(rows, unassigned, summary, infeasible_pins, flow_problems, fund_problems)
 
 
-ROLE_ORDER = {"organization": 0, "social_worker": 1, "volunteer": 2, "fund": 3}
+ROLE_ORDER = {role: i for i, role in enumerate(ROLES)}
 
 
 def _grouped(slots: list[tuple[str, str, int]], cand: list[list[tuple[str, float]]],

@@ -11,18 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from .kinds import budgeted
 from .records import KIND_ZH, ROLES
+from .rules import unserved_zh
 
-__all__ = ["REASON_ZH", "gini", "render_summary", "summarise"]
-
-REASON_ZH = {
-    "no_actor_in_scope": "服务范围内没有可用的资源",
-    "no_time_overlap": "服务时段都不重合",
-    "no_fund_admits": "没有资金的资助范围包含该需求",
-    "funds_exhausted": "可资助的资金余额不足或已用完",
-    "all_at_capacity": "可承接的资源都已满员",
-}
-
+__all__ = ["gini", "render_summary", "summarise"]
 
 def gini(values: list[float]) -> float:
     """Gini coefficient of non-negative values (0 equal … 1 all on one).
@@ -90,10 +83,10 @@ def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
     load: dict[str, Any] = {}
     for k, role in enumerate(ROLES):
         ids = [a for a, r in t.position.items() if t.kind[r] == k and t.active[r]]
-        if role == "fund":
+        if budgeted(role):
             spent: defaultdict[str, float] = defaultdict(float)
             for r in rows:
-                if r.role == "fund" and r.need_id in ds.needs and ds.needs[r.need_id].status == "open":
+                if r.role == role and r.need_id in ds.needs and ds.needs[r.need_id].status == "open":
                     spent[r.actor_id] += ds.needs[r.need_id].budget_yuan
             total = float(sum(t.budget[t.position[a]] for a in ids))
             load[role] = {"actors": len(ids), "budget_yuan": round(total, 2),
@@ -147,13 +140,13 @@ def render_summary(s: dict[str, Any], taxonomy: Any) -> str:
                  f"困难/脆弱群体需求 {v['total']} 条，完全满足 {v['fully_served']} 条")
     if s["unassigned_by_reason"]:
         lines.append("未能安排的原因：")
-        lines += [f"  {REASON_ZH.get(k, k)}：{n}" for k, n in s["unassigned_by_reason"].items()]
+        lines += [f"  {unserved_zh(k)}：{n}" for k, n in s["unassigned_by_reason"].items()]
     if s["shortage_by_category_community"]:
         top = list(s["shortage_by_category_community"].items())[:5]
         lines.append("缺口最大的（类别｜社区）：" + "；".join(
             f"{taxonomy.zh(k.split('|')[0])}｜{k.split('|')[1]} 缺 {n}" for k, n in top))
     for role, d in s["actor_load"].items():
-        if role == "fund":
+        if budgeted(role):
             lines.append(f"  资金：总余额 ¥{d['budget_yuan']:,.0f}，本次安排 ¥{d['allocated_yuan']:,.0f}"
                          f"（{d['funds_used']} 个资金）")
         else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .kinds import restricted
 from .records import TARGET_GROUPS, Actor
 
 __all__ = ["ImpliedRestriction", "implied_restriction"]
@@ -66,7 +67,7 @@ class ImpliedRestriction:
 
 def implied_restriction(actor: Actor) -> ImpliedRestriction | None:
     """The one warning for a fund whose text implies an unstated restriction, or None."""
-    if actor.kind != "fund" or (actor.categories and actor.target_groups):
+    if not restricted(actor.kind) or (actor.categories and actor.target_groups):
         return None
     text = actor.text
     m = _CUE.search(text)

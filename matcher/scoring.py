@@ -18,6 +18,7 @@ is near and free now matters most for 急难愁盼.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["COMPONENTS", "ScoringParams", "combine", "proximity_score"]
+__all__ = ["COMPONENTS", "RANKERS", "Ranker", "ScoringParams", "combine", "proximity_score"]
 
 COMPONENTS: tuple[str, ...] = (
     "text", "concept", "category", "group", "proximity", "capacity", "quality",
@@ -161,3 +162,12 @@ def combine(components: dict[str, np.ndarray], params: ScoringParams,
     for name, weight in w.items():
         out += weight * components[name]
     return out / total
+
+
+#: A ranker turns the score parts of a need's feasible candidates into scores
+#: (higher is better): ``ranker(components, params, urgency) -> scores``.
+Ranker = Callable[[dict[str, np.ndarray], ScoringParams, int], np.ndarray]
+
+#: The rankers ``Matcher(ranker=...)`` can name (a name, so a model folder can
+#: record which one it used). ``weighted`` is :func:`combine`.
+RANKERS: dict[str, Ranker] = {"weighted": combine}

@@ -16,16 +16,12 @@ import numpy as np
 
 from .constraints import ALL_RESIDENTS, slot_mask
 from .geo import ANYWHERE, area_key
+from .kinds import KINDS
 from .records import ROLES, SCOPES, TARGET_GROUPS, Actor, Feedback
+from .rules import NeedColumns, rules_for
 
-__all__ = ["ActorTable", "build_actor_table", "feasible_rows", "need_range_keys", "range_key"]
-
-_CERT_LEVEL = {
-    "助理社会工作师": 0.6, "社会工作师": 0.8, "高级社会工作师": 1.0,
-    "1A": 0.5, "2A": 0.6, "3A": 0.75, "4A": 0.9, "5A": 1.0,
-}
-_NO_CERT = {"organization": 0.4, "social_worker": 0.45, "volunteer": 0.6, "fund": 0.6}
-
+__all__ = ["ActorTable", "build_actor_table", "feasible_rows", "need_columns",
+           "need_range_keys", "range_key"]
 
 @dataclass
 class ActorTable:
@@ -45,6 +41,8 @@ class ActorTable:
     concepts: np.ndarray            # bool (n, n_concepts)
     quality: np.ndarray             # float32
     home_codes: np.ndarray          # int32 (n, 4): city, district, street, community codes
+    reach: np.ndarray               # int8: depth of the scope's area (1 city … 4 community),
+                                    # 0 anywhere (city-wide, no home), -1 nowhere
     latlon: np.ndarray              # float64 (n, 2), NaN when unknown
     ranges: dict[tuple[int, str, str], tuple[int, int]]
     position: dict[str, int]
@@ -81,7 +79,8 @@ def need_range_keys(role: str, path: tuple[str, ...]) -> list[tuple[int, str, st
 
 
 def _quality(actor: Actor, feedback: list[Feedback]) -> float:
-    base = _CERT_LEVEL.get(actor.certification, _NO_CERT[actor.kind])
+    kind = KINDS[actor.kind]
+    base = kind.certifications.get(actor.certification, kind.uncertified)
     if not feedback:
         return base
     good = sum(f.outcome in ("accepted", "completed") for f in feedback)
@@ -142,6 +141,9 @@ def build_actor_table(
             home_codes[row, depth - 1] = area_codes.setdefault("/".join(h[:depth]),
                                                                len(area_codes))
     sel = [actors[i] for i in order]
+    reach = np.array([-1 if keys[i] is None else 0 if keys[i][2] == ANYWHERE  # type: ignore[index]
+                      else len(SCOPES) - SCOPES.index(keys[i][1])  # type: ignore[index]
+                      for i in order], dtype=np.int8)
     table = ActorTable(
         ids=[a.actor_id for a in sel],
         kind=np.array([ROLES.index(a.kind) for a in sel], dtype=np.int8),
@@ -158,6 +160,7 @@ def build_actor_table(
         quality=np.array([_quality(a, feedback.get(a.actor_id, [])) for a in sel],
                          dtype=np.float32),
         home_codes=home_codes,
+        reach=reach,
         latlon=np.array([[np.nan if c[0] is None else c[0], np.nan if c[1] is None else c[1]]
                          for c in (coords[i] for i in order)], dtype=np.float64).reshape(n, 2),
         ranges=ranges,
@@ -166,42 +169,27 @@ def build_actor_table(
     return table, perm
 
 
-def feasible_rows(table: ActorTable, rows: np.ndarray, *, role: str, need_slots: int,
-                  need_budget: float, need_category: int, need_groups: np.ndarray,
-                  category_mass: np.ndarray | None = None, min_mass: float = 0.0,
+def need_columns(role: str, *, slots: int, budget: float, category: int,
+                 groups: np.ndarray, path: tuple[str, ...], area_codes: dict[str, int],
+                 category_mass: np.ndarray | None = None, min_mass: float = 0.0) -> NeedColumns:
+    """The vectorised view of a need (see :class:`matcher.rules.NeedColumns`)."""
+    codes = tuple(area_codes.get("/".join(path[:d]), -2) for d in range(1, 5))
+    return NeedColumns(role, slots, budget, category, groups,
+                       codes, category_mass, min_mass)  # type: ignore[arg-type]
+
+
+def feasible_rows(table: ActorTable, rows: np.ndarray, need: NeedColumns, *,
                   capacity: bool = True) -> np.ndarray:
     """Boolean mask over ``rows`` (already in scope) of the feasible actors.
 
-    ``need_category`` is the category's column index, or -1 when unknown;
-    ``need_groups`` is a bool vector over ``TARGET_GROUPS``. For funds
-    restricted by category, ``category_mass`` (the need's category
-    probabilities times the inference's certainty) must put at least
-    ``min_mass`` on the categories the fund admits: an unsure inference does
-    not open a restricted fund. ``capacity=False`` skips the capacity and
-    budget checks (to tell "nobody admits it" from "everybody is full").
+    Every rule of :data:`matcher.rules.RULES` that applies to the role, except
+    those the row ranges already enforce (kind, scope). For funds restricted
+    by category, ``need.category_mass`` must put at least ``need.min_mass`` on
+    the categories the fund admits: an unsure inference does not open a
+    restricted fund. ``capacity=False`` skips the capacity and budget checks
+    (to tell "nobody admits it" from "everybody is full").
     """
-    ok = table.active[rows].copy()
-    if need_slots:
-        s = table.slots[rows]
-        ok &= (s == 0) | ((s & need_slots) != 0)
-    if role == "fund":
-        # Column gathers over the few categories/groups in play: a city-wide fund
-        # scope has tens of thousands of rows, too many to copy whole matrices for.
-        if capacity:
-            ok &= table.budget[rows] >= need_budget
-        fc = table.fund_categories
-        restricted = table.fund_restricted[rows]
-        cat_ok = fc[rows, need_category] if need_category >= 0 else np.zeros(len(rows), bool)
-        if category_mass is not None:
-            mass = np.zeros(len(rows))
-            for j in np.flatnonzero(category_mass):
-                mass += fc[rows, j] * category_mass[j]
-            cat_ok = cat_ok & (mass >= min_mass)
-        ok &= ~restricted | cat_ok
-        admitted = table.fund_open_to_all[rows].copy()
-        for g in np.flatnonzero(need_groups):
-            admitted |= table.fund_groups[rows, g]
-        ok &= admitted
-    elif capacity:
-        ok &= table.load[rows] < table.capacity[rows]
+    ok = np.ones(len(rows), dtype=bool)
+    for rule in rules_for(need.role, bounds=capacity, retrieval=False):
+        ok &= rule.vector(table, rows, need)
     return ok

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.kinds import budgeted
 from matcher.records import Actor, Community, Dataset, Need
 
 from .orm import HOLDING, ActorRow, Assignment, NeedRow
@@ -77,7 +78,7 @@ def holdings(s: Session, *, open_needs_too: bool = True) -> tuple[dict[str, int]
         if not open_needs_too and status == "open":
             continue
         load[aid] += 1
-        if role == "fund" and source != "import":
+        if budgeted(role) and source != "import":
             spent[aid] += float(budget)
     return dict(load), dict(spent)
 
@@ -97,7 +98,7 @@ def dataset_from_db(s: Session, *, open_needs_hold: bool = True,
     load, spent = holdings(s, open_needs_too=open_needs_hold)
     actors = {}
     for r in s.scalars(select(ActorRow).order_by(ActorRow.actor_id)):
-        budget = max(r.budget_yuan - spent.get(r.actor_id, 0.0), 0.0) if r.kind == "fund" else None
+        budget = max(r.budget_yuan - spent.get(r.actor_id, 0.0), 0.0) if budgeted(r.kind) else None
         actors[r.actor_id] = actor_record(r, budget)
     return Dataset(communities=communities, needs=need_recs, actors=actors, load=load,
                    source="database")

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher import Matcher
-from matcher.constraints import REASONS_ZH
 from matcher.records import ROLES
+from matcher.rules import reason_zh
 
 from .audit import record
 from .auth import Principal
@@ -141,6 +141,6 @@ def _check_pair(s: Session, m: Matcher, need: NeedRow, role: str, actor_id: str,
         raise ApiError(409, "slot_full", "该角色已有人承接（请先撤回原安排）",
                        "this role is already filled (withdraw the current assignment first)")
     if codes:
-        zh = "、".join(REASONS_ZH.get(c, c) for c in codes)
+        zh = "、".join(reason_zh(c) for c in codes)
         raise ApiError(409, "constraint_violated", f"不能安排：{zh}",
                        f"the pair breaks hard constraints: {', '.join(codes)}")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher import Matcher
+from matcher.kinds import KINDS, budgeted
 
 from .convert import dataset_from_db, holdings
 from .orm import ActorRow, Meta
@@ -124,7 +125,7 @@ class EngineCache:
         elif f.load_version != lv:
             load, spent = holdings(s)
             base = s.execute(select(ActorRow.actor_id, ActorRow.budget_yuan)
-                             .where(ActorRow.kind == "fund")).all()
+                             .where(ActorRow.kind.in_([k for k in KINDS if budgeted(k)]))).all()
             f.matcher.update_load(load, {aid: max(b - spent.get(aid, 0.0), 0.0)
                                          for aid, b in base})
             f.load_version = lv

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.kinds import KINDS, budgeted
 from matcher.records import Actor
 from matcher.report import gini
 from matcher.taxonomy import default_taxonomy
@@ -87,7 +88,7 @@ def linkage_report(s: Session, p: Principal, *, street: str | None = None,
     actors = s.scalars(q_actors).all()
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in actors:
-        if a.kind == "fund":
+        if budgeted(a.kind):
             continue
         cap = Actor(a.actor_id, a.kind, a.name, a.text, capacity=a.capacity).capacity
         by_kind[a.kind].append({"actor_id": a.actor_id,
@@ -97,11 +98,11 @@ def linkage_report(s: Session, p: Principal, *, street: str | None = None,
     spent: defaultdict[str, float] = defaultdict(float)
     budget_of = {n.need_id: n.budget_yuan for n in needs}
     for nid, role, aid, _st, src, _ in rows:
-        if role == "fund" and src != "import":
+        if budgeted(role) and src != "import":
             spent[aid] += budget_of.get(nid, 0.0)
     funds = [{"actor_id": a.actor_id, "name": a.name, "used_yuan": round(spent[a.actor_id], 2),
               "available_yuan": round(max(a.budget_yuan - spent[a.actor_id], 0.0), 2)}
-             for a in actors if a.kind == "fund"]
+             for a in actors if budgeted(a.kind)]
     sats = [f.satisfaction for f in s.scalars(select(Feedback).where(
         Feedback.need_id.in_(ids))) if f.satisfaction]
     return {
@@ -111,12 +112,12 @@ def linkage_report(s: Session, p: Principal, *, street: str | None = None,
                          "served": v["served"], "unserved": v["unserved"]}
                         for k, v in sorted(by_cat.items(), key=lambda kv: -sum(kv[1].values()))],
         "share_served_by_role": {r: round(role_got[r] / role_want[r], 3) if role_want[r] else None
-                                 for r in ("organization", "social_worker", "volunteer", "fund")},
+                                 for r in KINDS},
         "by_community": [
             {"community_id": cid, "name": comms[cid].name, "street": comms[cid].street,
              "needs": c["needs"], "open": c["open"], "urgent_open": c["urgent_open"],
              "share_served": {r: round(c[f"got_{r}"] / c[f"want_{r}"], 3)
-                              for r in ("organization", "social_worker", "volunteer", "fund")
+                              for r in KINDS
                               if c[f"want_{r}"]}}
             for cid, c in sorted(per_comm.items())],
         "time_to_match_hours": {"median": round(statistics.median(hours), 1) if hours else None,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import Matcher
 from matcher.checks import validate_assignment
+from matcher.kinds import budgeted
 from matcher.rematch import AssignmentRow, MatchOptions, rematch
 
 from .audit import record
@@ -251,7 +252,7 @@ def _write(s: Session, m: Matcher, run_id: str, rows: list[AssignmentRow],
                 or len(holding[(r.need_id, r.role)]) >= want):
             dropped += 1
             continue
-        if r.role != "fund":
+        if not budgeted(r.role):
             if taken[r.actor_id] >= ds.actors[r.actor_id].capacity:
                 dropped += 1
                 continue

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from matcher.kinds import KINDS, budgeted
+
 from .auth import Principal
 from .orm import ActorRow, Community, Station
 
@@ -27,5 +29,5 @@ def actor_clause(s: Session, p: Principal) -> ColumnElement[bool] | None:
                       ActorRow.street == (station.station_id if station else ""),
                       ActorRow.scope.in_(("district", "city")),
                       ActorRow.district == district,
-                      ActorRow.kind == "fund")
+                      ActorRow.kind.in_([k for k in KINDS if budgeted(k)]))
     return clause  # type: ignore[no-any-return]

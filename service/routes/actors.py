@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
+from matcher.kinds import budgeted
 from matcher.records import KIND_ZH, Actor
 from matcher.restrictions import implied_restriction
 from matcher.taxonomy import default_taxonomy
@@ -30,7 +31,7 @@ def actor_out(a: ActorRow, load: int, spent: float, masked: bool) -> ActorOut:
     rec = Actor(a.actor_id, a.kind, a.name, a.text, capacity=a.capacity,
                 categories=tuple(split(a.categories)), target_groups=tuple(split(a.target_groups)))
     implied = implied_restriction(rec)
-    remaining = (max(a.budget_yuan - spent, 0.0) if a.kind == "fund"
+    remaining = (max(a.budget_yuan - spent, 0.0) if budgeted(a.kind)
                  else float(rec.capacity - load))
     return ActorOut(actor_id=a.actor_id, kind=a.kind, kind_zh=KIND_ZH[a.kind],
                     name=person_name(a.name, a.kind, masked=masked),
@@ -95,7 +96,7 @@ def create_actor(body: ActorIn, s: SessionDep, p: WriterDep, cache: EngineDep) -
     if unknown:
         raise ApiError(422, "bad_category", f"未知的类别代码：{'、'.join(unknown)}",
                        f"unknown category code(s): {', '.join(unknown)}")
-    if body.kind == "fund" and body.budget_yuan <= 0:
+    if budgeted(body.kind) and body.budget_yuan <= 0:
         raise ApiError(422, "fund_budget_required", "资金类资源必须填写可用金额",
                        "a fund needs budget_yuan")
     if s.get(ActorRow, body.actor_id) is not None:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
+from matcher.kinds import budgeted
 from matcher.lexicon import default_lexicon
 from matcher.records import ROLES, Need
+from matcher.rules import checked_zh
 from matcher.taxonomy import default_taxonomy
 from matcher.text import normalize_text
 from matcher.textclf import infer_texts
@@ -281,7 +283,8 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
                 why[role] = m.unserved_reason(rec, role)
         pending = [UnconfirmedFundOut(actor_id=fid, name=m.dataset_.actors[fid].name,
                                       category=cat, confidence=conf)
-                   for fid, cat, conf in m.unconfirmed_funds(rec) if ("fund", fid) not in rejected]
+                   for fid, cat, conf in m.unconfirmed_funds(rec)
+                   if (m.dataset_.actors[fid].kind, fid) not in rejected]
         version = cache.model_version()
     body = SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
                           groups=list(inf.groups), inferred=inf.as_dict(),
@@ -292,23 +295,15 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-_CHECKS = {
-    "organization": ["服务范围覆盖该社区", "服务时段重合", "尚有承接容量", "资源在用"],
-    "social_worker": ["服务范围覆盖该社区", "服务时段重合", "尚有承接容量", "资源在用"],
-    "volunteer": ["服务范围覆盖该社区", "服务时段重合", "尚有承接容量", "资源在用"],
-    "fund": ["服务范围覆盖该社区", "资助类别与人群符合限定", "余额足以覆盖预算", "资源在用"],
-}
-
-
 def _suggestion(m: Any, x: Any, role: str, masked: bool) -> SuggestionOut:
     a = m.dataset_.actors[x.actor_id]
     t = m.table_
     r = t.position[x.actor_id]
-    remaining = float(t.budget[r]) if role == "fund" else float(t.capacity[r] - t.load[r])
+    remaining = float(t.budget[r]) if budgeted(role) else float(t.capacity[r] - t.load[r])
     return SuggestionOut(actor_id=x.actor_id, name=person_name(a.name, role, masked=masked),
                          score=x.score, reasons=x.reasons,
                          breakdown={k: round(float(v), 4) for k, v in x.breakdown.items()},
-                         checks=_CHECKS[role], remaining=remaining)
+                         checks=checked_zh(role), remaining=remaining)
 
 
 @router.post("/{need_id}/decisions", response_model=DecisionOut,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select, text
 
 from matcher.records import KIND_ZH, ROLES, TARGET_GROUPS, TIME_SLOT_ZH
-from matcher.report import REASON_ZH
+from matcher.rules import UNSERVED_ZH
 from matcher.taxonomy import default_taxonomy
 
 from ..deps import EngineDep, PrincipalDep, SessionDep
@@ -41,7 +41,7 @@ def vocab() -> dict[str, Any]:
         "time_slots": [{"code": k, "zh": v} for k, v in TIME_SLOT_ZH.items()],
         "need_statuses": [{"code": k, "zh": v} for k, v in NEED_STATUS_ZH.items()],
         "assignment_statuses": [{"code": k, "zh": v} for k, v in ASSIGNMENT_STATUS_ZH.items()],
-        "unserved_reasons": [{"code": k, "zh": v} for k, v in REASON_ZH.items()],
+        "unserved_reasons": [{"code": k, "zh": v} for k, v in UNSERVED_ZH.items()],
     }
 
 

@@ -75,6 +75,7 @@ def test_fit_then_suggest_with_model(capsys: pytest.CaptureFixture[str], sample_
                "--qrels", str(qrels))[0] == 0
     meta = json.loads((model / "model.json").read_text("utf-8"))
     assert meta["metrics"]["organization/ndcg@5"] == 1.0
+    assert meta["params"]["ranker"] == "weighted"  # the model folder says how it ranks
     assert "organization/ndcg@5: 1.0" in (model / "MODEL_CARD.md").read_text("utf-8")
     code, with_model, _ = run(capsys, "suggest", "--data", str(sample_path), "--model",
                               str(model), "--need", "N0001")
@@ -158,3 +159,14 @@ def test_evaluate_lists_the_suggestions_that_break_a_rule(capsys: pytest.Capture
     code, text, _ = run(capsys, "evaluate", "--data", str(dev), "--qrels",
                         str(dev / "qrels.csv"), "--list-violations")
     assert code == 0 and f"suggestions breaking a rule under the labels: {len(listed)}" in text
+
+
+def test_an_unknown_ranker_is_refused(capsys: pytest.CaptureFixture[str],
+                                      sample_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "suggest", "--data", str(sample_path), "--ranker", "nope")
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "invalid choice" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "suggest", "--data", str(sample_path), "--ranker", "weighted",
+                       "--need", "N0001")
+    assert code == 0 and json.loads(out)["need_id"] == "N0001"

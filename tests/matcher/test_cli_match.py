@@ -99,3 +99,26 @@ def test_match_forbid_file_is_respected(capsys: pytest.CaptureFixture[str], samp
                      "--forbid", str(f))
     rows = (tmp_path / "o" / "assignments.csv").read_text("utf-8")
     assert code == 0 and "N0001,organization,O001" not in rows and "N0003,social_worker,S004" not in rows
+
+
+def _noisy(sample_path: Path, tmp_path: Path) -> Path:
+    """The sample with one bad need row and one fund whose text implies a restriction."""
+    import shutil
+
+    folder = tmp_path / "noisy"
+    shutil.copytree(sample_path, folder)
+    with (folder / "needs.csv").open("a", encoding="utf-8") as fh:
+        fh.write("N9999,C001,需要帮忙,,,9,1,volunteer,1,,,,open,,\n")
+    with (folder / "actors.csv").open("a", encoding="utf-8") as fh:
+        fh.write("F099,fund,助学专项金,本基金仅限资助困境儿童助学,,,,杭州市,city,,5000,,,,,,,true\n")
+    return folder
+
+
+def test_match_prints_what_it_skipped_and_warned(capsys: pytest.CaptureFixture[str],
+                                                 sample_path: Path, tmp_path: Path) -> None:
+    folder = _noisy(sample_path, tmp_path)
+    code, _, err = run(capsys, "match", "--data", str(folder), "--out", str(tmp_path / "o"),
+                       "--skip-bad-rows")
+    assert code == 0
+    assert "skipped rows with 1 error(s)" in err and "needs.csv:27: [urgency]" in err
+    assert "warning" in err and "F099" in err

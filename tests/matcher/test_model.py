@@ -14,7 +14,8 @@ def test_estimator_contract() -> None:
     m = Matcher(word_weight=0.6, random_state=3)
     assert m.get_params() == {"params": None, "word_weight": 0.6, "use_classifier": True,
                               "fuzzy": True,
-                              "random_state": 3, "use_text_classifier": True}
+                              "random_state": 3, "use_text_classifier": True,
+                              "ranker": "weighted"}
     c = clone(m)
     assert c.get_params() == m.get_params() and not hasattr(c, "table_")
     with pytest.raises(NotFittedError):
@@ -94,6 +95,31 @@ def test_suggest_rejects_bad_arguments(fitted: Matcher) -> None:
         fitted.suggest("N0001", k=0)
     with pytest.raises(ParameterError, match="unknown role"):
         fitted.suggest("N0001", roles=["mayor"])
+
+
+def test_the_ranker_is_a_named_strategy(sample_path: Path, fitted: Matcher) -> None:
+    from matcher.scoring import RANKERS
+
+    with pytest.raises(ParameterError, match="unknown ranker"):
+        Matcher(ranker="nope").fit(sample_path)
+    # a ranker registered by name is the one the engine scores with
+    calls = []
+
+    def halved(comps, params, urgency):  # type: ignore[no-untyped-def]
+        calls.append(urgency)
+        return 0.5 * RANKERS["weighted"](comps, params, urgency)
+
+    RANKERS["halved"] = halved
+    try:
+        half = Matcher(ranker="halved").fit(sample_path).suggest("N0001", k=50)
+    finally:
+        del RANKERS["halved"]
+    full = fitted.suggest("N0001", k=50)
+    assert calls and set(half) == set(full)
+    for role in full:
+        assert [s.actor_id for s in half[role]] == [s.actor_id for s in full[role]]
+        assert [s.score for s in half[role]] == pytest.approx(
+            [0.5 * s.score for s in full[role]], abs=2e-4)
 
 
 def test_deterministic_across_fits(sample_path: Path) -> None:

@@ -99,3 +99,37 @@ def test_rankings_sorted_with_id_tie_break(ds: Dataset, k: int) -> None:
             assert len(items) <= k
             keys = [(-s.score, s.actor_id) for s in items]
             assert keys == sorted(keys)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets(), st.sampled_from([0.0, 0.3, 0.65, 0.9]))
+def test_every_rule_scalar_equals_vectorised(ds: Dataset, min_mass: float) -> None:
+    """Walk the registry: each rule's vectorised predicate agrees with its scalar
+    one on every (need, role, actor) pair, funds and their confidence gate included."""
+    import numpy as np
+
+    from matcher.constraints import NeedContext
+    from matcher.rules import RULES
+
+    m = Matcher().fit(ds)
+    t = m.table_
+    rows = np.arange(len(t.ids))
+    actx = {aid: m.actor_ctx(aid) for aid in t.ids}
+    seen = set()
+    for nid, need in ds.needs.items():
+        inf = m.inference_[nid]
+        for role in ROLES:
+            cols = m.need_columns(need, inf, role, min_mass=min_mass)
+            mass = dict(zip(m.categories_, map(float, cols.category_mass), strict=True))
+            nctx = NeedContext(need, m.need_ctx(need, inf).path, inf.category, inf.fund_groups,
+                               category_mass=mass, min_mass=min_mass)
+            for rule in RULES:
+                vec = rule.vector(t, rows, cols)
+                for r, aid in enumerate(t.ids):
+                    if not rule.for_kind(ds.actors[aid].kind):
+                        continue
+                    assert bool(vec[r]) == rule.scalar(nctx, actx[aid], role), (rule.code, nid,
+                                                                              role, aid)
+                    seen.add(rule.code)
+    kinds = {a.kind for a in ds.actors.values()}
+    assert seen == {r.code for r in RULES if any(r.for_kind(k) for k in kinds)}

@@ -21,7 +21,11 @@ def test_suggestions_per_role_with_reasons_breakdown_and_checks(client: TestClie
     assert body["category"] == "elderly_care" and "老年人" in body["groups"]
     top = body["suggestions"]["organization"][0]
     assert top["reasons"] and all(isinstance(x, str) for x in top["reasons"])
-    assert top["breakdown"] and top["checks"] and top["remaining"] >= 1
+    assert top["breakdown"] and top["remaining"] >= 1
+    from matcher.rules import checked_zh
+
+    for role, items in body["suggestions"].items():  # the registry's checked lines
+        assert all(x["checks"] == checked_zh(role) for x in items)
     assert "F002" not in {s["actor_id"] for s in body["suggestions"]["fund"]}
 
 
