@@ -72,13 +72,8 @@ def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> Any
 
     t0 = time.perf_counter()
     if model:
-        from .persist import load_model
-
-        meta, emb, clf = load_model(model)
-        params = args.params or meta["scoring"]
-        ranker = getattr(args, "ranker", None) or meta["params"].get("ranker", "weighted")
-        m = Matcher(params=params, word_weight=meta["embedder"]["word_weight"],
-                    ranker=ranker).fit(ds, embedder=emb, classifier=clf)
+        m = Matcher.load(model, ds, params=args.params, ranker=getattr(args, "ranker", None))
+        meta = m.model_meta_
         if meta["data"]["digest"] != ds.digest:
             log.info("model %s was fitted on other data (%s); applying it to %s",
                      model, meta["data"]["source"], args.data)
@@ -140,8 +135,6 @@ def _write_generated_qrels(folder: Path, n: int, seed: int) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .persist import save_model
-
     ds = _load(args)
     m = _matcher(args, ds)
     metrics: dict[str, Any] = {}
@@ -152,7 +145,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         metrics = {f"{role}/{name}": value for role, r in res.items()
                    for name, value in r.items() if name in ("ndcg@5", "p@1", "violations")}
         metrics["qrels"] = str(args.qrels)
-    path = save_model(m, args.model, metrics=metrics)
+    path = m.save(args.model, metrics=metrics)
     print(f"模型已保存 / model saved: {path}")
     return 0
 

@@ -8,12 +8,13 @@ checked.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .constraints import ALL_RESIDENTS
+from .index import EngineIndex
+from .infer import Inference
 from .kinds import budgeted
-from .records import TARGET_GROUPS, TIME_SLOT_ZH, Need
+from .records import TARGET_GROUPS, TIME_SLOT_ZH, Actor, Need
 from .rules import checked_zh
+from .taxonomy import Taxonomy
 from .text import CONCEPT_PREFIX
 
 __all__ = ["explain", "format_yuan"]
@@ -36,17 +37,15 @@ def _concepts(tokens: list[str]) -> list[str]:
     return [t[len(CONCEPT_PREFIX):] for t in tokens if t.startswith(CONCEPT_PREFIX)]
 
 
-def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str,
-            breakdown: dict[str, float], path: tuple[str, ...]) -> list[str]:
-    """Chinese reasons for suggesting table row ``row`` to ``need`` in ``role``.
-
-    ``m`` is the fitted :class:`~matcher.model.Matcher` (typed loosely to keep
-    this module free of the pipeline).
-    """
-    t = m.table_
-    actor = m.dataset_.actors[t.ids[row]]
+def explain(ix: EngineIndex, actor: Actor, need: Need, inf: Inference, tokens: list[str],
+            row: int, role: str, breakdown: dict[str, float], *, taxonomy: Taxonomy,
+            rejected: bool = False) -> list[str]:
+    """Chinese reasons for suggesting ``actor`` (table row ``row``) to ``need`` in
+    ``role``; ``rejected``: staff rejected this pair before."""
+    t = ix.table
+    path = ix.path(need.community_id)
     reasons: list[str] = []
-    a_tokens = m.actor_tokens_[row]
+    a_tokens = ix.actor_tokens[row]
     a_words = set(a_tokens)
     a_concepts = set(_concepts(a_tokens))
     shared = [c for c in _concepts(tokens) if c in a_concepts]
@@ -56,7 +55,7 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
              and len(w) >= 2 and w in a_words]
     if words:
         reasons.append(f"描述中的相同词语：{'、'.join(words[:4])}")
-    tax = m.taxonomy_
+    tax = taxonomy
     if inf.category:
         how = "" if need.category else f"（系统推断，置信度 {inf.category_confidence:.2f}）"
         if breakdown["category"] >= 0.5:
@@ -69,11 +68,11 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
         reasons.append(f"服务对象相符：{'、'.join(common)}")
     elif ALL_RESIDENTS in served:
         reasons.append("面向全体居民")
-    reasons.append(_where(m, need, row, path))
+    reasons.append(_where(ix, need, row, path))
     if budgeted(role):
         reasons.append(f"资金余额 {format_yuan(actor.budget_yuan)}，"
                        f"可覆盖预算 {format_yuan(need.budget_yuan)}")
-        fc = [tax.zh(c) for c, on in zip(m.categories_, t.fund_categories[row], strict=True) if on]
+        fc = [tax.zh(c) for c, on in zip(ix.categories, t.fund_categories[row], strict=True) if on]
         fg = [g for g, on in zip(TARGET_GROUPS, t.fund_groups[row], strict=True) if on]
         if fc or fg:
             parts = ([f"类别（{'、'.join(fc)}）"] if fc else []) + (
@@ -93,17 +92,16 @@ def explain(m: Any, need: Need, inf: Any, tokens: list[str], row: int, role: str
     if inf.urgency >= 3:
         how = "" if inf.urgency_given else f"（系统从描述推断，置信度 {inf.urgency_confidence:.2f}）"
         reasons.append(f"紧急需求{how}：优先考虑就近、可立即承接的资源")
-    if (need.need_id, actor.actor_id) in m.rejected_:
+    if rejected:
         reasons.append("注意：此前曾被拒绝，已降低排序")
     reasons.append("硬性条件已核对：" + "、".join(checked_zh(role)))
     return reasons
 
 
-def _where(m: Any, need: Need, row: int, path: tuple[str, ...]) -> str:
-    home = m.actor_homes_[row]
-    ds = m.dataset_
-    comm = ds.communities[need.community_id]
-    km = m.distance_km(need, [row])[0]
+def _where(ix: EngineIndex, need: Need, row: int, path: tuple[str, ...]) -> str:
+    home = ix.actor_homes[row]
+    comm = ix.communities[need.community_id]
+    km = ix.distance_km(need, [row])[0]
     if km == km:  # not NaN: both sides have coordinates
         return f"距离约 {km:.1f} 公里"
     if home and len(home) >= 4 and home[3] == path[3]:

@@ -25,7 +25,7 @@ def test_estimator_contract() -> None:
 def test_fit_returns_self_and_learns_state(sample_path: Path) -> None:
     m = Matcher()
     assert m.fit(sample_path) is m
-    assert sum(b.shape[1] for b in m.actor_index_.values()) == 36
+    assert sum(b.shape[1] for b in m.index_.actor_index.values()) == 36
     assert len(m.inference_) == 25
 
 
@@ -197,7 +197,7 @@ def test_prepare_scopes_fills_the_cache_without_changing_results(sample_path: Pa
 def test_inverted_index_product_equals_the_row_product() -> None:
     import scipy.sparse as sp
 
-    from matcher.model import _index_product
+    from matcher.retrieval import index_product as _index_product
 
     rng = np.random.default_rng(0)
     for _ in range(20):

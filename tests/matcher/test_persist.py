@@ -16,6 +16,17 @@ def test_round_trip_gives_identical_suggestions(fitted: Matcher, tmp_path: Path)
         assert again.suggest(nid, k=5) == fitted.suggest(nid, k=5)
 
 
+def test_matcher_save_and_load_give_a_ready_matcher(fitted: Matcher, tmp_path: Path) -> None:
+    folder = fitted.save(tmp_path / "m")
+    ready = Matcher.load(folder, fitted.dataset_)
+    assert ready.get_params() == {**fitted.get_params(), "params": ready.params}
+    assert ready.model_meta_["data"]["digest"] == fitted.dataset_.digest
+    for nid in ("N0001", "N0004", "N0009"):
+        assert ready.suggest(nid, k=5) == fitted.suggest(nid, k=5)
+    with pytest.raises(ModelError):
+        Matcher.load(tmp_path / "missing", fitted.dataset_)
+
+
 def test_overwrite_is_atomic_and_leaves_no_temp(fitted: Matcher, tmp_path: Path) -> None:
     save_model(fitted, tmp_path / "m")
     save_model(fitted, tmp_path / "m")
