@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from .kinds import budgeted
+from .protocols import FittedEngine
 
 __all__ = ["validate_assignment"]
 
 
-def validate_assignment(m: Any, rows: Iterable[Any], *,
+def validate_assignment(m: FittedEngine, rows: Iterable[Any], *,
                         pins: Iterable[tuple[str, str, str]] = (),
                         forbids: Iterable[tuple[str, str, str]] = (),
                         infeasible_pins: Iterable[dict[str, Any]] = ()) -> list[str]:

@@ -33,6 +33,7 @@ from .csvio import decode_bytes, safe_cell, unescape_cell
 from .errors import DatasetError
 from .geo import Places, community_path
 from .kinds import restricted
+from .protocols import FittedEngine
 from .records import ROLES, Dataset
 from .table import need_range_keys, range_key
 
@@ -115,7 +116,7 @@ def _actor_contexts(ds: Dataset) -> dict[str, ActorContext]:
             for a in ds.actors.values()}
 
 
-def violating_pairs(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
+def violating_pairs(matcher: FittedEngine, qrels: dict[str, dict[str, int]], *, k: int = 5,
                     truth_folder: str | Path | None = None) -> list[dict[str, Any]]:
     """Every suggestion of the engine (top ``k``, the needs of ``qrels``) that breaks a
     hard rule under the labelled category and groups (the roles :func:`evaluate` scores),
@@ -239,7 +240,7 @@ class _Baseline:
         return [ids[i] for i in order[:k]]
 
 
-def evaluate(matcher: Any, qrels: dict[str, dict[str, int]], *, k: int = 5,
+def evaluate(matcher: FittedEngine, qrels: dict[str, dict[str, int]], *, k: int = 5,
              methods: Iterable[str] = ("wushe",), truth_folder: str | Path | None = None,
              ) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics per method and bucket: ``ndcg@5``, ``p@1``, ``violations``, ``needs``.
@@ -339,7 +340,7 @@ def _intent_categories() -> dict[str, str]:
     return {it["id"]: it["category"] for it in _catalogue()["intents"]}
 
 
-def evaluate_inference(matcher: Any, truth_folder: str | Path, *, bins: int = 10
+def evaluate_inference(matcher: FittedEngine, truth_folder: str | Path, *, bins: int = 10
                        ) -> dict[str, Any]:
     """How well the engine infers the category of needs whose cell is blank.
 

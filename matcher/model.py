@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +31,15 @@ from .infer import Inference, infer_actor_categories
 from .inferrer import NeedInferrer, train_dataset_classifier
 from .kinds import restricted
 from .lexicon import default_lexicon
-from .ranking import GENERIC_CONCEPTS, components, covering, likely_categories, rank_key, top_k
+from .ranking import (
+    GENERIC_CONCEPTS,
+    Suggestion,
+    components,
+    covering,
+    likely_categories,
+    rank_key,
+    top_k,
+)
 from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
 from .retrieval import ScopeCache
 from .rules import NeedColumns
@@ -43,15 +51,6 @@ from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
 __all__ = ["GENERIC_CONCEPTS", "Matcher", "Suggestion"]
 
 log = logging.getLogger(__name__)
-
-class Suggestion(NamedTuple):
-    """One ranked suggestion: actor, score in [0, 1], reasons (Chinese), breakdown."""
-
-    actor_id: str
-    score: float
-    reasons: list[str]
-    breakdown: dict[str, float]
-
 
 class Matcher(BaseEstimator):
     """Match residents' needs to organizations, social workers, volunteers and funds.

@@ -20,6 +20,7 @@ import numpy as np
 
 from .embed import TextEmbedder
 from .errors import ModelError
+from .protocols import FittedEngine
 
 __all__ = ["FORMAT", "MODEL_VERSION", "load_model", "save_model"]
 
@@ -27,15 +28,16 @@ FORMAT = "wushe-model"
 MODEL_VERSION = "1.0"
 
 
-def save_model(matcher: Any, path: str | Path, *, metrics: dict[str, Any] | None = None) -> Path:
+def save_model(matcher: FittedEngine, path: str | Path, *, metrics: dict[str, Any] | None = None) -> Path:
     """Write a fitted matcher's learned state to the folder ``path``."""
     target = Path(path)
-    emb_meta, arrays = matcher.embedder_.to_state()
+    emb_meta, state = matcher.embedder_.to_state()
+    arrays: dict[str, Any] = dict(state)
     clf = matcher.classifier_
     if clf:
         arrays = {**arrays, "clf_coef": clf["coef"], "clf_intercept": clf["intercept"]}
     ds = matcher.dataset_
-    meta = {
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "version": MODEL_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

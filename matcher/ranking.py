@@ -10,6 +10,8 @@ offered among the top ``k``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .index import EngineIndex
@@ -19,8 +21,17 @@ from .records import TARGET_GROUPS, Need
 from .retrieval import Scope
 from .text import CONCEPT_PREFIX
 
-__all__ = ["GENERIC_CONCEPTS", "components", "covering", "likely_categories", "rank_key",
+__all__ = ["GENERIC_CONCEPTS", "Suggestion", "components", "covering", "likely_categories", "rank_key",
            "serving", "top_k"]
+
+class Suggestion(NamedTuple):
+    """One ranked suggestion: actor, score in [0, 1], reasons (Chinese), breakdown."""
+
+    actor_id: str
+    score: float
+    reasons: list[str]
+    breakdown: dict[str, float]
+
 
 # Concepts that say what kind of actor something is, not what service a need wants.
 GENERIC_CONCEPTS = frozenset({"志愿服务", "社会工作", "慈善资金", "工作用语"})

@@ -34,6 +34,7 @@ from .errors import ParameterError
 from .funds import FundProblem, FundResult, solve_funds
 from .infer import vulnerability
 from .kinds import KINDS, budgeted
+from .protocols import FittedEngine
 from .records import ROLES
 from .text import normalize_text
 
@@ -76,14 +77,14 @@ class MatchResult:
     """What a run produced."""
 
     assignments: list[AssignmentRow]
-    unassigned: list[dict[str, str]]
+    unassigned: list[dict[str, Any]]   # need_id, role, reason (a diagnosis code), missing
     summary: dict[str, Any]
     infeasible_pins: list[dict[str, Any]] = field(default_factory=list)
     flow_problems: list[FlowProblem] = field(default_factory=list)
     fund_problems: list[FundProblem] = field(default_factory=list)
 
 
-def _priority(m: Any, need_id: str, opts: MatchOptions) -> tuple[int, str]:
+def _priority(m: FittedEngine, need_id: str, opts: MatchOptions) -> tuple[int, str]:
     need = m.dataset_.needs[need_id]
     inf = m.inference_[need_id]
     why = vulnerability(normalize_text(need.text), inf.groups)
@@ -102,7 +103,7 @@ def _components(n_left: int, n_right: int, edges: list[tuple[int, int]]) -> list
     return [int(x) for x in labels[:n_left]]
 
 
-def _all_candidates(m: Any, asks: list[tuple[str, str, int]], processes: int,
+def _all_candidates(m: FittedEngine, asks: list[tuple[str, str, int]], processes: int,
                     prog: Callable[[list[Any], str], Iterator[Any]],
                     ) -> list[list[tuple[str, float]]]:
     """Candidates for every slot, asks of one community together (they share the
@@ -170,7 +171,7 @@ def _size(p: Any) -> int:
     return len(p.arcs)
 
 
-def rematch(m: Any, *, previous: Iterable[AssignmentRow] = (),
+def rematch(m: FittedEngine, *, previous: Iterable[AssignmentRow] = (),
             pins: Iterable[tuple[str, str, str]] = (),
             forbids: Iterable[tuple[str, str, str]] = (),
             options: MatchOptions | None = None, run_id: str = "run",
@@ -341,7 +342,7 @@ def _grouped(slots: list[tuple[str, str, int]], cand: list[list[tuple[str, float
         yield members, actors, arcs
 
 
-def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
+def _flow_problems(m: FittedEngine, slots: list[tuple[str, str, int]],
                    cand: list[list[tuple[str, float]]], idx: list[int],
                    prio: dict[str, tuple[int, str]], prev: set[tuple[str, str, str]],
                    cap_left: dict[str, int], opts: MatchOptions,
@@ -357,7 +358,7 @@ def _flow_problems(m: Any, slots: list[tuple[str, str, int]],
             for members, actors, arcs in _grouped(slots, cand, idx, prio, prev, opts, score_of)]
 
 
-def _fund_problems(m: Any, slots: list[tuple[str, str, int]],
+def _fund_problems(m: FittedEngine, slots: list[tuple[str, str, int]],
                    cand: list[list[tuple[str, float]]], idx: list[int],
                    prio: dict[str, tuple[int, str]], prev: set[tuple[str, str, str]],
                    budget_left: dict[str, float], opts: MatchOptions,

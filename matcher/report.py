@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .kinds import budgeted
+from .protocols import FittedEngine
 from .records import KIND_ZH, ROLES
 from .rules import unserved_zh
 
@@ -54,7 +55,7 @@ def _diff(previous: list[Any], rows: list[Any], open_needs: set[str]) -> dict[st
     return d
 
 
-def summarise(m: Any, slots: list[tuple[str, str, int]], rows: list[Any],
+def summarise(m: FittedEngine, slots: list[tuple[str, str, int]], rows: list[Any],
               unassigned: list[dict[str, Any]], previous: list[Any],
               prio: dict[str, tuple[int, str]], *, objective: int, fund_gap: float,
               fund_status: str, components: int,

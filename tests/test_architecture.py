@@ -69,3 +69,14 @@ def test_the_apis_role_vocabulary_is_the_kinds_registry() -> None:
     from service.schemas import Role
 
     assert get_args(Role) == tuple(KINDS)
+
+
+def test_the_matcher_has_everything_the_engine_protocol_names(sample_path) -> None:  # type: ignore[no-untyped-def]
+    # mypy cannot check this: the Matcher derives from scikit-learn's untyped BaseEstimator
+    from matcher import Matcher
+    from matcher.protocols import FittedEngine
+
+    m = Matcher().fit(sample_path)
+    names = [n for n in FittedEngine.__annotations__] + [
+        n for n, v in vars(FittedEngine).items() if callable(v) and not n.startswith("_")]
+    assert names and all(hasattr(m, n) for n in names), [n for n in names if not hasattr(m, n)]
