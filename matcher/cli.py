@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from .errors import DataError, WusheError
 from .kinds import restricted
+from .protocols import FittedEngine
 
 __all__ = ["main"]
 
@@ -66,7 +67,7 @@ def _print_report(report: Any) -> None:
         print("提示 / warning: " + w.format(), file=sys.stderr)
 
 
-def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> Any:
+def _matcher(args: argparse.Namespace, ds: Any, model: str | None = None) -> FittedEngine:
     """Fit a matcher on ``ds``, reusing the fitted text model in ``model`` if given."""
     from .model import Matcher
 
@@ -150,7 +151,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suggestion_items(m: Any, ids: list[str], k: int,
+def _suggestion_items(m: FittedEngine, ids: list[str], k: int,
                       processes: int = 1) -> Iterable[tuple[str, Any, Any]]:
     from .parallel import fork_map
 

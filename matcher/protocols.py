@@ -9,6 +9,7 @@ checks every use (ARCHITECTURE.md, "What may import what").
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Protocol
 
 from .embed import TextEmbedder
@@ -37,6 +38,8 @@ class FittedEngine(Protocol):
     classifier_: dict[str, Any]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+    def save(self, path: str | Path, *, metrics: dict[str, Any] | None = None) -> Path: ...
 
     def suggest(self, need: str | Need, k: int = 10,
                 roles: Iterable[str] | None = None) -> dict[str, list[Suggestion]]: ...

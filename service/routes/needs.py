@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 
 from matcher.kinds import budgeted
 from matcher.lexicon import default_lexicon
+from matcher.protocols import FittedEngine
+from matcher.ranking import Suggestion
 from matcher.records import ROLES, Need
 from matcher.rules import checked_zh
 from matcher.taxonomy import default_taxonomy
@@ -295,7 +297,7 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-def _suggestion(m: Any, x: Any, role: str, masked: bool) -> SuggestionOut:
+def _suggestion(m: FittedEngine, x: Suggestion, role: str, masked: bool) -> SuggestionOut:
     a = m.dataset_.actors[x.actor_id]
     t = m.table_
     r = t.position[x.actor_id]
