@@ -239,9 +239,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_match(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .checks import validate_assignment
     from .dataset import LoadReport, load_dataset
-    from .rematch import MatchOptions, rematch
+    from .pipeline import RunInputs, plan_run
+    from .rematch import MatchOptions
     from .report import render_summary
     from .runfiles import read_forbids, read_pins, read_previous
     from .writers import atomic_open, write_assignments_csv, write_unassigned_csv
@@ -259,30 +259,19 @@ def cmd_match(args: argparse.Namespace) -> int:
     pins = read_pins(args.pins, ds) if args.pins else []
     forbids = read_forbids(args.forbid, ds) if args.forbid else []
     timings["load"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m = _matcher(args, ds, args.model)
-    timings["fit"] = time.perf_counter() - t0
     opts = MatchOptions(solver=args.solver, candidates=args.candidates, workers=args.workers,
                         scheduler=args.scheduler, processes=args.processes)
     run_id = args.run_id or f"run-{ds.digest[:12]}"
-    stage: dict[str, float] = {}
-    res = rematch(m, previous=previous, pins=pins, forbids=forbids, options=opts,
-                  run_id=run_id, progress=_progress, timings=stage)
-    timings["candidates"] = stage["pins"] + stage["candidates"]
-    timings["solve"] = stage["solve"]
-    problems = validate_assignment(m, res.assignments, pins=pins, forbids=forbids,
-                                   infeasible_pins=res.infeasible_pins)
-    if problems:
-        raise WusheError("分配结果未通过校验（程序缺陷），未写出结果：" + problems[0],
-                         "the plan failed validation (a bug); nothing written: " + problems[0])
+    run = plan_run(RunInputs(ds, previous, pins, forbids), run_id=run_id,
+                   fit=lambda d: _matcher(args, d, args.model), options=opts,
+                   progress=_progress, timings=timings)
+    m, res, timings = run.engine, run.result, run.timings
     t0 = time.perf_counter()
     out = Path(args.out)
     write_assignments_csv(out / "assignments.csv", (asdict(r) for r in res.assignments))
     write_unassigned_csv(out / "unassigned.csv", res.unassigned)
     timings["write"] = time.perf_counter() - t0
-    summary = {**res.summary, "run_id": run_id, "solver": args.solver,
-               "previous_rows_dropped": dropped,
-               "timings": {k: round(v, 3) for k, v in timings.items()}}
+    summary = run.summary(run_id=run_id, solver=args.solver, previous_rows_dropped=dropped)
     with atomic_open(out / "summary.json") as fh:
         fh.write(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     print(render_summary(summary, m.taxonomy_))

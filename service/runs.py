@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import Matcher
-from matcher.checks import validate_assignment
 from matcher.kinds import budgeted
-from matcher.rematch import AssignmentRow, MatchOptions, rematch
+from matcher.pipeline import RunInputs, plan_run
+from matcher.protocols import FittedEngine
+from matcher.rematch import AssignmentRow, MatchOptions
 
 from .audit import record
 from .convert import dataset_from_db
@@ -164,11 +165,6 @@ def _execute(factory: sessionmaker[Session], run_id: str, options: MatchOptions 
         with factory() as s:
             ds, previous, pins, forbids = _snapshot(s)
         timings["load"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _heartbeat(factory, run_id, "fit", 0.15)
-        m = Matcher().fit(ds)
-        timings["fit"] = time.perf_counter() - t0
-        stage_t: dict[str, float] = {}
 
         def progress(items: list[Any], desc: str) -> Iterator[Any]:
             n = max(len(items), 1)
@@ -178,26 +174,19 @@ def _execute(factory: sessionmaker[Session], run_id: str, options: MatchOptions 
                 if i % step == 0:
                     _heartbeat(factory, run_id, "candidates", 0.2 + 0.5 * i / n)
 
-        _heartbeat(factory, run_id, "candidates", 0.2)
-        res = rematch(m, previous=previous, pins=pins, forbids=forbids,
-                      options=options or MatchOptions(), run_id=run_id, progress=progress,
-                      timings=stage_t)
-        timings["candidates"] = stage_t["pins"] + stage_t["candidates"]
-        timings["solve"] = stage_t["solve"]
-        problems = validate_assignment(m, res.assignments, pins=pins, forbids=forbids,
-                                       infeasible_pins=res.infeasible_pins)
-        if problems:
-            raise RuntimeError("plan failed validation: " + problems[0])
-        _heartbeat(factory, run_id, "write", 0.9)
+        run = plan_run(RunInputs(ds, previous, pins, forbids), run_id=run_id,
+                       fit=lambda d: Matcher().fit(d), options=options, progress=progress,
+                       on_stage=lambda name, share: _heartbeat(factory, run_id, name, share),
+                       timings=timings)
+        m, res, timings = run.engine, run.result, run.timings
         if after_solve is not None:
             after_solve()
         t0 = time.perf_counter()
-        summary = {**res.summary, "run_id": run_id, "infeasible_pins": res.infeasible_pins}
         with factory() as s, s.begin():
             dropped = _write(s, m, run_id, res.assignments, set(pins))
             timings["write"] = time.perf_counter() - t0
-            summary["dropped_at_write"] = dropped
-            summary["timings"] = {k: round(v, 3) for k, v in timings.items()}
+            summary = run.summary(run_id=run_id, infeasible_pins=res.infeasible_pins,
+                                  dropped_at_write=dropped)
             s.execute(update(MatchRun).where(MatchRun.is_current.is_(True))
                       .values(is_current=False))
             s.execute(update(MatchRun).where(MatchRun.run_id == run_id).values(
@@ -218,7 +207,7 @@ def _execute(factory: sessionmaker[Session], run_id: str, options: MatchOptions 
         raise
 
 
-def _write(s: Session, m: Matcher, run_id: str, rows: list[AssignmentRow],
+def _write(s: Session, m: FittedEngine, run_id: str, rows: list[AssignmentRow],
            pins: set[tuple[str, str, str]]) -> int:
     """Insert the plan, honouring decisions taken since the snapshot; return rows dropped.
 

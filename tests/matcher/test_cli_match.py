@@ -122,3 +122,13 @@ def test_match_prints_what_it_skipped_and_warned(capsys: pytest.CaptureFixture[s
     assert code == 0
     assert "skipped rows with 1 error(s)" in err and "needs.csv:27: [urgency]" in err
     assert "warning" in err and "F099" in err
+
+
+def test_a_plan_failing_the_checker_writes_nothing(capsys: pytest.CaptureFixture[str],
+                                                   sample_path: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("matcher.pipeline.validate_assignment", lambda *a, **k: ["N0001 broken"])
+    out = tmp_path / "o"
+    code, _, err = run(capsys, "match", "--data", str(sample_path), "--out", str(out))
+    assert code != 0 and "未通过校验" in err and "nothing written" in err
+    assert "Traceback" not in err and not (out / "assignments.csv").exists()

@@ -105,6 +105,21 @@ def test_failure_while_writing_leaves_no_partial_run(client: TestClient, app: Fa
                                                    Assignment.run_id == first["run_id"])) == len(before)
 
 
+def test_a_plan_failing_the_checker_is_the_same_error_as_the_cli_and_writes_nothing(
+        client: TestClient, app: FastAPI, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.pipeline import PlanInvalidError
+
+    monkeypatch.setattr("matcher.pipeline.validate_assignment", lambda *a, **k: ["N0001 broken"])
+    run_id = acquire(app.state.sessions, "test", stale_after=300)
+    with pytest.raises(PlanInvalidError, match="nothing written"):
+        execute_run(app.state.sessions, run_id)
+    assert _suggested(app, run_id) == []
+    with app.state.sessions() as s:
+        run = s.get(MatchRun, run_id)
+        assert run is not None and run.status == "failed" and "未通过校验" in (run.error or "")
+        assert s.get(RunLock, "match") is None
+
+
 def test_decisions_taken_during_a_run_are_not_lost(client: TestClient, app: FastAPI,
                                                    keys: Keys) -> None:
     h = keys.h("station")
