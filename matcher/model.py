@@ -29,11 +29,12 @@ from .geo import Places
 from .index import EngineIndex
 from .infer import Inference, infer_actor_categories
 from .inferrer import NeedInferrer, train_dataset_classifier
-from .kinds import restricted
+from .kinds import budgeted, restricted
 from .lexicon import default_lexicon
 from .ranking import (
     GENERIC_CONCEPTS,
     Suggestion,
+    SuggestionReport,
     components,
     covering,
     likely_categories,
@@ -297,6 +298,33 @@ class Matcher(BaseEstimator):
         rec, inf, x, tokens = self.need_context(need)
         return {role: self._suggest_role(rec, inf, x, tokens, role, k)
                 for role in ROLES if role in rec.roles and role in wanted}
+
+    def report(self, need: str | Need, k: int = 10,
+               exclude: Iterable[tuple[str, str]] = ()) -> SuggestionReport:
+        """Suggestions, the unserved reasons, the funds awaiting a confirmed category and
+        what each suggested actor has left, in one call (a need page's content).
+
+        ``exclude`` holds ``(role, actor_id)`` pairs staff rejected: they are left
+        out, and the role is still filled up to ``k`` when others are feasible.
+        """
+        rec, inf, _, _ = self.need_context(need)
+        skip = set(exclude)
+        t = self.index_.table
+        out: dict[str, list[Suggestion]] = {}
+        unserved_: dict[str, str] = {}
+        remaining: dict[str, float] = {}
+        for role, items in self.suggest(rec, k=k + len(skip)).items():
+            out[role] = [x for x in items if (role, x.actor_id) not in skip][:k]
+            for x in out[role]:
+                r = t.position[x.actor_id]
+                remaining[x.actor_id] = (float(t.budget[r]) if budgeted(role)
+                                         else float(t.capacity[r] - t.load[r]))
+            if not out[role]:
+                unserved_[role] = unserved(self.index_, rec, inf, role)
+        held = [f for f in unconfirmed_funds(self.index_, rec, inf)
+                if (self.dataset_.actors[f[0]].kind, f[0]) not in skip]
+        return SuggestionReport(rec.need_id, inf, self.likely_categories(inf), out, remaining,
+                                unserved_, held)
 
     def _scored(self, need: Need, inf: Inference, x: sp.csr_matrix, tokens: list[str],
                 role: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

@@ -10,6 +10,7 @@ offered among the top ``k``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +22,7 @@ from .records import TARGET_GROUPS, Need
 from .retrieval import Scope
 from .text import CONCEPT_PREFIX
 
-__all__ = ["GENERIC_CONCEPTS", "Suggestion", "components", "covering", "likely_categories", "rank_key",
+__all__ = ["GENERIC_CONCEPTS", "Suggestion", "SuggestionReport", "components", "covering", "likely_categories", "rank_key",
            "serving", "top_k"]
 
 class Suggestion(NamedTuple):
@@ -31,6 +32,26 @@ class Suggestion(NamedTuple):
     score: float
     reasons: list[str]
     breakdown: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SuggestionReport:
+    """Everything a station's need page shows, from one engine call.
+
+    ``suggestions`` per role the need wants, best first; ``remaining`` per
+    suggested actor (capacity left, or a fund's balance); ``unserved`` the
+    diagnosis of each role left with no suggestion; ``unconfirmed_funds``
+    ``(fund id, inferred category, confidence)`` withheld until staff confirm
+    the category; ``likely_categories`` what the ranking served first.
+    """
+
+    need_id: str
+    inference: Inference
+    likely_categories: list[str]
+    suggestions: dict[str, list[Suggestion]]
+    remaining: dict[str, float]
+    unserved: dict[str, str]
+    unconfirmed_funds: list[tuple[str, str, float]]
 
 
 # Concepts that say what kind of actor something is, not what service a need wants.

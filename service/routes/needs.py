@@ -9,9 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
-from matcher.kinds import budgeted
 from matcher.lexicon import default_lexicon
-from matcher.protocols import FittedEngine
 from matcher.ranking import Suggestion
 from matcher.records import ROLES, Need
 from matcher.rules import checked_zh
@@ -273,36 +271,28 @@ def suggestions(need_id: str, s: SessionDep, p: PrincipalDep, cache: EngineDep,
     rec = need_record(n)
     kk = k or settings.suggestions_k
     with cache.use(s) as m:
-        _, inf, _, _ = m.need_context(rec)
-        likely = m.likely_categories(inf)
-        raw = m.suggest(rec, k=kk + len(rejected))
-        out: dict[str, list[SuggestionOut]] = {}
-        why: dict[str, str] = {}
-        for role, items in raw.items():
-            keep = [x for x in items if (role, x.actor_id) not in rejected][:kk]
-            out[role] = [_suggestion(m, x, role, p.masked) for x in keep]
-            if not keep:
-                why[role] = m.unserved_reason(rec, role)
-        pending = [UnconfirmedFundOut(actor_id=fid, name=m.dataset_.actors[fid].name,
-                                      category=cat, confidence=conf)
-                   for fid, cat, conf in m.unconfirmed_funds(rec)
-                   if (m.dataset_.actors[fid].kind, fid) not in rejected]
+        rep = m.report(rec, k=kk, exclude=rejected)
+        actors = m.dataset_.actors
+        out = {role: [_suggestion(actors[x.actor_id].name, x, role, rep.remaining[x.actor_id],
+                                  p.masked) for x in items]
+               for role, items in rep.suggestions.items()}
+        pending = [UnconfirmedFundOut(actor_id=fid, name=actors[fid].name, category=cat,
+                                      confidence=conf)
+                   for fid, cat, conf in rep.unconfirmed_funds]
         version = cache.model_version()
+    inf = rep.inference
     body = SuggestionsOut(need_id=need_id, model_version=version, category=inf.category,
                           groups=list(inf.groups), inferred=inf.as_dict(),
-                          likely_categories=likely, suggestions=out,
-                          unserved_reasons=why,
+                          likely_categories=rep.likely_categories, suggestions=out,
+                          unserved_reasons=rep.unserved,
                           unconfirmed_funds=pending)
     # already a validated model: serialise once, skipping FastAPI's second validation
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-def _suggestion(m: FittedEngine, x: Suggestion, role: str, masked: bool) -> SuggestionOut:
-    a = m.dataset_.actors[x.actor_id]
-    t = m.table_
-    r = t.position[x.actor_id]
-    remaining = float(t.budget[r]) if budgeted(role) else float(t.capacity[r] - t.load[r])
-    return SuggestionOut(actor_id=x.actor_id, name=person_name(a.name, role, masked=masked),
+def _suggestion(name: str, x: Suggestion, role: str, remaining: float,
+                masked: bool) -> SuggestionOut:
+    return SuggestionOut(actor_id=x.actor_id, name=person_name(name, role, masked=masked),
                          score=x.score, reasons=x.reasons,
                          breakdown={k: round(float(v), 4) for k, v in x.breakdown.items()},
                          checks=checked_zh(role), remaining=remaining)

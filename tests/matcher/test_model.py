@@ -224,3 +224,26 @@ def test_an_unchanged_record_answers_like_its_id_and_an_edited_one_is_recomputed
     _, inf, _, tokens = fitted.need_context(edited)
     assert tokens != fitted.need_tokens_[fitted.need_rows_["N0001"]]
     assert inf.category != fitted.inference_["N0001"].category
+
+
+def test_report_is_the_need_page_in_one_call(fitted: Matcher) -> None:
+    full = fitted.suggest("N0001", k=3)
+    rep = fitted.report("N0001", k=3)
+    assert rep.suggestions == full and rep.need_id == "N0001"
+    assert rep.inference == fitted.inference_["N0001"]
+    t = fitted.table_
+    for role, items in rep.suggestions.items():
+        for x in items:
+            r = t.position[x.actor_id]
+            left = t.budget[r] if role == "fund" else t.capacity[r] - t.load[r]
+            assert rep.remaining[x.actor_id] == float(left)
+    # a rejected actor is left out and the role is filled up from the next ones
+    first = full["volunteer"][0].actor_id
+    again = fitted.report("N0001", k=3, exclude=[("volunteer", first)])
+    vols = [x.actor_id for x in again.suggestions["volunteer"]]
+    assert first not in vols and vols[:2] == [x.actor_id for x in full["volunteer"][1:3]]
+    # a role with nobody feasible gets its diagnosis
+    nobody = fitted.report(Need("NX", "C001", "需要资金", roles=("fund",), budget_yuan=1e9))
+    assert nobody.suggestions == {"fund": []}
+    assert nobody.unserved == {"fund": fitted.unserved_reason(
+        Need("NX", "C001", "需要资金", roles=("fund",), budget_yuan=1e9), "fund")} != {}
