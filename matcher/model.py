@@ -45,7 +45,7 @@ from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
 from .retrieval import ScopeCache
 from .rules import NeedColumns
 from .scoring import RANKERS, ScoringParams
-from .table import build_actor_table, feasible_rows
+from .table import actor_quality, build_actor_table, feasible_rows
 from .taxonomy import default_taxonomy
 from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
 
@@ -431,7 +431,27 @@ class Matcher(BaseEstimator):
             if aid in actors:
                 actors[aid] = replace(actors[aid], budget_yuan=yuan)
         self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
-        self.scopes_.refresh_capacity()
+        self.scopes_.refresh()
+
+    def update_feedback(self, feedback: Iterable[Feedback]) -> None:
+        """Learn from the outcomes recorded so far without refitting: the quality of
+        the actors whose outcomes changed, and which pairs staff rejected."""
+        check_is_fitted(self, "table_")
+        fb = tuple(feedback)
+        old: dict[str, list[Feedback]] = defaultdict(list)
+        new: dict[str, list[Feedback]] = defaultdict(list)
+        for f in self.dataset_.feedback:
+            old[f.actor_id].append(f)
+        for f in fb:
+            new[f.actor_id].append(f)
+        t = self.table_
+        for aid in set(old) | set(new):
+            r = t.position.get(aid)
+            if r is not None and sorted(map(repr, old[aid])) != sorted(map(repr, new[aid])):
+                t.quality[r] = actor_quality(self.dataset_.actors[aid], new[aid])
+        self.rejected_ = {(f.need_id, f.actor_id) for f in fb if f.outcome == "rejected"}
+        self.dataset_ = replace(self.dataset_, feedback=fb)
+        self.scopes_.refresh()
 
     def pair_violations(self, need: str | Need, actor_id: str, role: str) -> list[str]:
         """Hard-constraint reason codes for a pair, by the scalar reference rules."""

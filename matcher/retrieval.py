@@ -130,16 +130,19 @@ class ScopeCache:
                 n += 1
         return n
 
-    def refresh_capacity(self) -> None:
-        """Recompute the cached capacity column after load changed (proximity stays)."""
+    def refresh(self) -> None:
+        """Recompute the cached capacity and quality columns after load or outcomes
+        changed (proximity stays)."""
         t = self.index.table
         fresh = {}
         for rk, sh in self._ranges.items():
             cap = np.maximum(t.capacity[sh.rows], 1)
-            fresh[rk] = sh._replace(capacity=((cap - t.load[sh.rows]) / cap).astype(np.float64))
+            fresh[rk] = sh._replace(capacity=((cap - t.load[sh.rows]) / cap).astype(np.float64),
+                                    quality=t.quality[sh.rows].astype(np.float64))
         self._ranges = fresh
         for key, sc in self._scopes.items():
-            self._scopes[key] = sc._replace(capacity=fresh[(key[1], tuple(sc.keys))].capacity)
+            now = fresh[(key[1], tuple(sc.keys))]
+            self._scopes[key] = sc._replace(capacity=now.capacity, quality=now.quality)
 
     def cosines(self, keys: list[RangeKey], ok: np.ndarray, x: sp.csr_matrix) -> np.ndarray:
         """Text similarity of the rows of ``keys`` kept by ``ok``, from each range's

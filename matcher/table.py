@@ -20,7 +20,7 @@ from .kinds import KINDS
 from .records import ROLES, SCOPES, TARGET_GROUPS, Actor, Feedback
 from .rules import NeedColumns, rules_for
 
-__all__ = ["ActorTable", "build_actor_table", "feasible_rows", "need_columns",
+__all__ = ["ActorTable", "actor_quality", "build_actor_table", "feasible_rows", "need_columns",
            "need_range_keys", "range_key"]
 
 @dataclass
@@ -78,7 +78,9 @@ def need_range_keys(role: str, path: tuple[str, ...]) -> list[tuple[int, str, st
     return [(r, level, area_key(path, level)) for level in SCOPES] + [(r, "city", ANYWHERE)]
 
 
-def _quality(actor: Actor, feedback: list[Feedback]) -> float:
+def actor_quality(actor: Actor, feedback: list[Feedback]) -> float:
+    """Quality prior of an actor: its certification, blended with past outcomes
+    (accepted / completed against rejected / failed) and satisfaction."""
     kind = KINDS[actor.kind]
     base = kind.certifications.get(actor.certification, kind.uncertified)
     if not feedback:
@@ -157,7 +159,7 @@ def build_actor_table(
         fund_categories=bool_matrix(fund_categories, cat_ix),
         fund_groups=bool_matrix(fund_groups, grp_ix),
         concepts=bool_matrix(actor_concepts, con_ix),
-        quality=np.array([_quality(a, feedback.get(a.actor_id, [])) for a in sel],
+        quality=np.array([actor_quality(a, feedback.get(a.actor_id, [])) for a in sel],
                          dtype=np.float32),
         home_codes=home_codes,
         reach=reach,

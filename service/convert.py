@@ -14,15 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.kinds import budgeted
-from matcher.records import Actor, Community, Dataset, Need
+from matcher.records import Actor, Community, Dataset, Feedback, Need
 
 from .orm import HOLDING, ActorRow, Assignment, NeedRow
 from .orm import Community as CommunityRow
+from .orm import Feedback as FeedbackRow
 
 __all__ = [
     "actor_record",
     "community_record",
     "dataset_from_db",
+    "feedback_from_db",
     "join",
     "need_record",
     "split",
@@ -101,4 +103,12 @@ def dataset_from_db(s: Session, *, open_needs_hold: bool = True,
         budget = max(r.budget_yuan - spent.get(r.actor_id, 0.0), 0.0) if budgeted(r.kind) else None
         actors[r.actor_id] = actor_record(r, budget)
     return Dataset(communities=communities, needs=need_recs, actors=actors, load=load,
-                   source="database")
+                   feedback=feedback_from_db(s), source="database")
+
+
+def feedback_from_db(s: Session) -> tuple[Feedback, ...]:
+    """Every recorded outcome (imported, decided or reported), oldest first: the engine
+    learns actors' quality and staff's rejections from them, as from ``feedback.csv``."""
+    q = select(FeedbackRow).order_by(FeedbackRow.at, FeedbackRow.id)
+    return tuple(Feedback(f.need_id, f.actor_id, f.outcome, f.satisfaction,
+                          f.at.date().isoformat() if f.at else "") for f in s.scalars(q))

@@ -1,8 +1,10 @@
 """The fitted engine the service answers from, kept in step with the database.
 
 Actors' texts change rarely (imports, edits): those refit the model. Decisions
-change all day: they only move actors' load and funds' budget, applied with
-:meth:`matcher.Matcher.update_load` without refitting.
+and reported outcomes change all day: they only move actors' load, funds'
+budget, actors' quality and the rejected pairs, applied with
+:meth:`matcher.Matcher.update_load` and :meth:`~matcher.Matcher.update_feedback`
+without refitting.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from matcher import Matcher
 from matcher.kinds import KINDS, budgeted
 
-from .convert import dataset_from_db, holdings
+from .convert import dataset_from_db, feedback_from_db, holdings
 from .orm import ActorRow, Meta
 
 __all__ = ["EngineCache", "bump", "package_version"]
@@ -128,5 +130,6 @@ class EngineCache:
                              .where(ActorRow.kind.in_([k for k in KINDS if budgeted(k)]))).all()
             f.matcher.update_load(load, {aid: max(b - spent.get(aid, 0.0), 0.0)
                                          for aid, b in base})
+            f.matcher.update_feedback(feedback_from_db(s))
             f.load_version = lv
         return self._fitted.matcher  # type: ignore[union-attr]

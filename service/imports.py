@@ -13,6 +13,7 @@ import io
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +260,7 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
     if "feedback.csv" in files:
         for f in ds.feedback:
             s.add(Feedback(need_id=f.need_id, actor_id=f.actor_id, outcome=f.outcome,
-                           satisfaction=f.satisfaction))
+                           satisfaction=f.satisfaction, at=_when(f.at)))
         result.added["feedback"] = len(ds.feedback)
     if assign_rows:
         n = 0
@@ -396,3 +397,13 @@ def _bulk_upsert(s: Session, model: Any, key: str, rows: list[dict[str, Any]], w
     if old:
         s.execute(update(model), old)
         result.updated[what] = len(old)
+
+
+def _when(at: str) -> datetime:
+    """A feedback row's ``at`` (ISO 8601 date or datetime; naive means UTC), or now
+    when the cell is blank or not a date: an outcome is never lost for its date."""
+    try:
+        d = datetime.fromisoformat(at.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return utcnow()
+    return d if d.tzinfo else d.replace(tzinfo=UTC)

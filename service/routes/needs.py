@@ -22,6 +22,7 @@ from ..auth import Principal
 from ..convert import join, need_record, split
 from ..decisions import decide, need_for, refresh_need_status
 from ..deps import EngineDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
+from ..engine import bump
 from ..errors import ApiError
 from ..imports import need_values, new_need_ids
 from ..orm import HOLDING, ActorRow, Assignment, AuditEntry, Community, Feedback, NeedRow, utcnow
@@ -250,8 +251,6 @@ def close_need(need_id: str, body: CloseIn, s: SessionDep, p: WriterDep,
     for a in s.scalars(select(Assignment).where(Assignment.need_id == need_id,
                                                 Assignment.status == "suggested")):
         a.status = "superseded"
-    from ..engine import bump
-
     bump(s, "load_version")
     record(s, p, f"need.{body.status}", "need", need_id, {"reason": body.reason},
            cache.model_version())
@@ -316,7 +315,8 @@ def decision(need_id: str, body: DecisionIn, s: SessionDep, p: WriterDep,
 
 
 @router.post("/{need_id}/feedback", status_code=201, summary="服务结果与满意度（1–5）")
-def feedback(need_id: str, body: FeedbackIn, s: SessionDep, p: WriterDep) -> dict[str, Any]:
+def feedback(need_id: str, body: FeedbackIn, s: SessionDep, p: WriterDep,
+             cache: EngineDep) -> dict[str, Any]:
     need_for(s, p, need_id, write=True)
     if s.get(ActorRow, body.actor_id) is None:
         raise ApiError(404, "actor_not_found", f"资源 {body.actor_id} 不存在",
@@ -325,7 +325,9 @@ def feedback(need_id: str, body: FeedbackIn, s: SessionDep, p: WriterDep) -> dic
                   satisfaction=body.satisfaction, comment=body.comment)
     s.add(fb)
     s.flush()
+    bump(s, "load_version")  # an outcome moves the actor's quality: the engine follows
     record(s, p, "feedback", "need", need_id, body.model_dump())
+    cache.commit(s)
     return {"id": fb.id, "need_id": need_id, "actor_id": body.actor_id,
             "outcome": body.outcome, "satisfaction": body.satisfaction}
 

@@ -247,3 +247,18 @@ def test_report_is_the_need_page_in_one_call(fitted: Matcher) -> None:
     assert nobody.suggestions == {"fund": []}
     assert nobody.unserved == {"fund": fitted.unserved_reason(
         Need("NX", "C001", "需要资金", roles=("fund",), budget_yuan=1e9), "fund")} != {}
+
+
+def test_update_feedback_gives_what_a_refit_would(sample_path: Path) -> None:
+    from matcher.records import Feedback
+
+    ds = load_dataset(sample_path)
+    more = (*ds.feedback, Feedback("N0005", "S002", "failed", 1),
+            Feedback("N0006", "S003", "rejected"))
+    live = Matcher().fit(ds)
+    live.suggest("N0006", k=5)  # fill the scope cache first: it must follow
+    live.update_feedback(more)
+    refit = Matcher().fit(replace(ds, feedback=more))
+    for nid in ("N0005", "N0006", "N0014", "N0025"):
+        assert live.suggest(nid, k=5) == refit.suggest(nid, k=5), nid
+    assert ("N0006", "S003") in live.rejected_

@@ -1,5 +1,6 @@
 """Suggestions with reasons, and the decision lifecycle."""
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from matcher.scoring import ScoringParams
@@ -132,3 +133,39 @@ def test_feedback_records_satisfaction(client: TestClient, keys: Keys) -> None:
     bad = client.post("/api/v1/needs/N0001/feedback", headers=keys.h("station"),
                       json={"actor_id": "O001", "outcome": "completed", "satisfaction": 7})
     assert bad.status_code == 422
+
+
+def test_the_service_ranks_the_same_data_as_the_cli(client: TestClient, app: FastAPI,
+                                                     keys: Keys) -> None:
+    """Same sample, two routes in: the CSV folder and the database (with its feedback)."""
+    from matcher import Matcher, load_dataset
+    from service.convert import dataset_from_db
+
+    from ..conftest import SAMPLE
+
+    cli = Matcher().fit(load_dataset(SAMPLE))
+    with app.state.sessions() as s:
+        db = dataset_from_db(s)
+    assert sorted(map(repr, db.feedback)) == sorted(map(repr, cli.dataset_.feedback))
+    svc = Matcher().fit(db)
+    for nid in cli.dataset_.needs:
+        assert svc.suggest(nid, k=5) == cli.suggest(nid, k=5), nid
+    # and the API answers with the CLI's ranking
+    got = _suggest(client, keys, "N0005", who="admin")["suggestions"]
+    want = cli.suggest("N0005", k=len(got["social_worker"]))
+    assert [(x["actor_id"], x["score"]) for x in got["social_worker"]] == [
+        (x.actor_id, x.score) for x in want["social_worker"]]
+
+
+def test_a_reported_outcome_moves_the_actors_quality_without_a_refit(
+        client: TestClient, keys: Keys) -> None:
+    def quality() -> float:
+        items = _suggest(client, keys, "N0005", who="admin")["suggestions"]["social_worker"]
+        return next(x["breakdown"]["quality"] for x in items if x["actor_id"] == "S002")
+
+    before = quality()
+    for _ in range(3):
+        r = client.post("/api/v1/needs/N0005/feedback", headers=keys.h("admin"),
+                        json={"actor_id": "S002", "outcome": "failed", "satisfaction": 1})
+        assert r.status_code == 201
+    assert quality() < before
