@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .constraints import ActorContext, NeedContext, violations
+from .constraints import ActorContext, NeedContext, slot_mask, violations
 from .dataset import load_dataset
 from .diagnosis import unconfirmed_funds, unserved
 from .embed import TextEmbedder
@@ -41,7 +41,7 @@ from .ranking import (
     rank_key,
     top_k,
 )
-from .records import ROLES, TARGET_GROUPS, Dataset, Feedback, Need
+from .records import ROLES, TARGET_GROUPS, Actor, Dataset, Feedback, Need
 from .retrieval import ScopeCache
 from .rules import NeedColumns
 from .scoring import RANKERS, ScoringParams
@@ -49,9 +49,17 @@ from .table import actor_quality, build_actor_table, feasible_rows
 from .taxonomy import default_taxonomy
 from .text import CONCEPT_PREFIX, ChineseTokenizer, normalize_text
 
-__all__ = ["GENERIC_CONCEPTS", "Matcher", "Suggestion"]
+__all__ = ["GENERIC_CONCEPTS", "IN_PLACE_FIELDS", "Matcher", "Suggestion"]
 
 log = logging.getLogger(__name__)
+
+#: what an actor edit may change and still be applied in place (Matcher.update_actors):
+#: when and how much it can take, its name and certification. Text, kind, area and
+#: categories change what it offers and where: those need a refit.
+IN_PLACE_FIELDS = frozenset({"name", "active", "capacity", "budget_yuan", "time_slots",
+                             "certification"})
+_STRUCTURAL = tuple(f for f in Actor.__dataclass_fields__ if f not in IN_PLACE_FIELDS)
+
 
 class Matcher(BaseEstimator):
     """Match residents' needs to organizations, social workers, volunteers and funds.
@@ -432,6 +440,34 @@ class Matcher(BaseEstimator):
                 actors[aid] = replace(actors[aid], budget_yuan=yuan)
         self.dataset_ = replace(self.dataset_, actors=actors, load=dict(load))
         self.scopes_.refresh()
+
+    def update_actors(self, actors: Iterable[Actor]) -> bool:
+        """Apply edited actors in place when only ``IN_PLACE_FIELDS`` changed;
+        return False (and change nothing) when any edit needs a refit or an actor
+        is new."""
+        check_is_fitted(self, "table_")
+        edits = list(actors)
+        known = self.dataset_.actors
+        for a in edits:
+            old = known.get(a.actor_id)
+            if old is None or any(getattr(a, f) != getattr(old, f) for f in _STRUCTURAL):
+                return False
+        if not edits:
+            return True
+        t = self.table_
+        fb: dict[str, list[Feedback]] = defaultdict(list)
+        for f in self.dataset_.feedback:
+            fb[f.actor_id].append(f)
+        actors_now = dict(known)
+        for a in edits:
+            r = t.position[a.actor_id]
+            t.active[r], t.capacity[r], t.budget[r] = a.active, a.capacity, a.budget_yuan
+            t.slots[r] = slot_mask(a.time_slots)
+            t.quality[r] = actor_quality(a, fb[a.actor_id])
+            actors_now[a.actor_id] = a
+        self.dataset_ = replace(self.dataset_, actors=actors_now)
+        self.scopes_.refresh()
+        return True
 
     def update_feedback(self, feedback: Iterable[Feedback]) -> None:
         """Learn from the outcomes recorded so far without refitting: the quality of

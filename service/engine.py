@@ -16,16 +16,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher import Matcher
 from matcher.kinds import KINDS, budgeted
 
-from .convert import dataset_from_db, feedback_from_db, holdings
+from .convert import actor_record, dataset_from_db, feedback_from_db, holdings
 from .orm import ActorRow, Meta
 
 __all__ = ["EngineCache", "bump", "package_version"]
@@ -69,6 +70,7 @@ class _Fitted:
     matcher: Matcher
     data_version: int
     load_version: int
+    actors_seen: datetime | None = None  # the latest actor edit the engine holds
 
 
 class EngineCache:
@@ -106,6 +108,21 @@ class EngineCache:
         with self._lock:
             yield self._current(s)
 
+    @staticmethod
+    def _apply_actor_edits(s: Session, f: _Fitted) -> bool:
+        """Actors edited since the engine last looked, applied in place when the edits
+        only change when or how much they can take (False: refit)."""
+        q = select(ActorRow)
+        if f.actors_seen is not None:
+            q = q.where(ActorRow.updated_at > f.actors_seen)
+        rows = list(s.scalars(q))
+        if not rows:
+            return True
+        if not f.matcher.update_actors(actor_record(r) for r in rows):
+            return False
+        f.actors_seen = max(r.updated_at for r in rows)
+        return True
+
     def _current(self, s: Session) -> Matcher:
         now = time.monotonic()
         if self._fitted is not None and now - self._checked_at < self.recheck_after:
@@ -117,14 +134,19 @@ class EngineCache:
         if f is None or f.data_version != dv:
             t0 = time.perf_counter()
             gc.unfreeze()  # the model being replaced may be collected now
+            seen = s.scalar(select(func.max(ActorRow.updated_at)))
             m = Matcher().fit(dataset_from_db(s))
             scopes = m.prepare_scopes()
-            self._fitted = _Fitted(m, dv, lv)
+            self._fitted = _Fitted(m, dv, lv, seen)
             del f
             _settle()
             log.info("engine fitted (data v%d, %d scopes ready) in %.1fs", dv, scopes,
                      time.perf_counter() - t0)
         elif f.load_version != lv:
+            if not self._apply_actor_edits(s, f):
+                self._fitted = None  # an edit needs a refit after all
+                self._checked_at = float("-inf")
+                return self._current(s)
             load, spent = holdings(s)
             base = s.execute(select(ActorRow.actor_id, ActorRow.budget_yuan)
                              .where(ActorRow.kind.in_([k for k in KINDS if budgeted(k)]))).all()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
 from matcher.kinds import budgeted
+from matcher.model import IN_PLACE_FIELDS
 from matcher.records import KIND_ZH, Actor
 from matcher.restrictions import implied_restriction
 from matcher.taxonomy import default_taxonomy
@@ -130,7 +131,10 @@ def update_actor(actor_id: str, body: ActorPatch, s: SessionDep, p: WriterDep,
         if v is not None:
             setattr(a, k, v)
     a.updated_at = utcnow()
-    bump(s, "data_version")
+    # when and how much it can take: applied in place by every worker; what it
+    # offers or where (text, scope): a refit
+    in_place = {k for k, v in changes.items() if v is not None} <= IN_PLACE_FIELDS
+    bump(s, "load_version" if in_place else "data_version")
     record(s, p, "actor.update", "actor", actor_id, changes, cache.model_version())
     load, spent = holdings(s)
     cache.commit(s)

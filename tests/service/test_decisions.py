@@ -169,3 +169,26 @@ def test_a_reported_outcome_moves_the_actors_quality_without_a_refit(
                         json={"actor_id": "S002", "outcome": "failed", "satisfaction": 1})
         assert r.status_code == 201
     assert quality() < before
+
+
+def test_an_actor_taken_off_is_applied_in_place_and_a_new_text_refits(
+        client: TestClient, app: FastAPI, keys: Keys) -> None:
+    def engine() -> object:
+        with app.state.sessions() as s, app.state.engine_cache.use(s) as m:
+            return m
+
+    def volunteers() -> list[str]:
+        got = _suggest(client, keys, "N0001", who="admin")["suggestions"]["volunteer"]
+        return [x["actor_id"] for x in got]
+
+    first = volunteers()[0]
+    before = engine()
+    r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"), json={"active": False})
+    assert r.status_code == 200, r.text
+    assert first not in volunteers()
+    assert engine() is before  # no refit: the edit was applied in place
+    r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"), json={"active": True})
+    assert volunteers()[0] == first and engine() is before
+    r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"),
+                     json={"text": "周末教老人用智能手机"})
+    assert r.status_code == 200 and engine() is not before  # what it offers changed: refit
