@@ -28,7 +28,8 @@ from charset_normalizer import from_bytes
 
 from .errors import RowError
 
-__all__ = ["Table", "decode_bytes", "read_table", "safe_cell", "split_list", "unescape_cell"]
+__all__ = ["Table", "decode_bytes", "read_table", "safe_cell", "split_list", "table_from_text",
+           "unescape_cell"]
 
 _LIST_SEP = re.compile(r"\s*[;；、，,]\s*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -367,6 +368,12 @@ def read_table(path: Path, *, max_bytes: int) -> tuple[Table | None, list[RowErr
     if _is_binary_text(text):
         return _file_error(name, "是二进制文件，不是文本 CSV 文件",
                            "is a binary file, not a text CSV file")
+    return table_from_text(name, text, raw)
+
+
+def table_from_text(name: str, text: str, raw: bytes) -> tuple[Table | None, list[RowError]]:
+    """Parse decoded CSV ``text`` as :func:`read_table` does (``name`` in every error,
+    ``raw`` the bytes the dataset's digest is taken over)."""
     header, rows, faults = _parse(name, text)
     if faults:
         return None, faults

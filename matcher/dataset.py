@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .csvio import Table, read_table, split_list
+from .csvio import Table, split_list
 from .errors import DataError, DatasetError, RowError
 from .kinds import budgeted
 from .limits import max_chars
@@ -36,6 +36,7 @@ from .records import (
     Need,
 )
 from .restrictions import implied_restriction
+from .sources import SHEET_NAMES, FolderSource, RowSource, WorkbookSource, open_source
 from .taxonomy import Taxonomy, default_taxonomy
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "MAX_TEXT_CHARS", "LoadReport", "load_dataset"]
@@ -382,15 +383,19 @@ def _no_rows(name: str) -> RowError:
                     f"{name} has a header but no data (0 rows); nothing was imported")
 
 
-def _read(folder: Path, name: str, max_bytes: int, required: bool,
+def _read(source: RowSource, name: str, max_bytes: int, required: bool,
           errs: list[RowError], kind: str | None = None,
           allow_empty: Collection[str] = ()) -> Table | None:
-    path = folder / name
-    if not path.exists():
-        if required:
+    got = source.table(name, max_bytes)
+    if got is None:
+        if required and isinstance(source, WorkbookSource):
+            sheets = "、".join(SHEET_NAMES[name])
+            errs.append(RowError(source.path.name, 0, "", f"缺少工作表 {sheets}（任选其一）",
+                                 f"missing sheet {SHEET_NAMES[name][0]} (or {sheets})"))
+        elif required:
             errs.append(RowError(name, 0, "", f"缺少文件 {name}", f"missing file {name}"))
         return None
-    table, problems = read_table(path, max_bytes=max_bytes)
+    table, problems = got
     errs.extend(problems)
     if table is not None:
         header_errs = _check_header(table, kind or name)
@@ -408,27 +413,27 @@ def _read(folder: Path, name: str, max_bytes: int, required: bool,
     return table
 
 
-def _extra_taxonomy(folder: Path, max_bytes: int, tax: Taxonomy,
+def _extra_taxonomy(source: RowSource, max_bytes: int, tax: Taxonomy,
                     errs: list[RowError]) -> Taxonomy:
-    path = folder / "taxonomy.csv"
-    if not path.exists():
+    got = source.table("taxonomy.csv", max_bytes)
+    if got is None:
         return tax
-    table, problems = read_table(path, max_bytes=max_bytes)
+    table, problems = got
     errs.extend(problems)
     if table is None:
         return tax
     if not table.rows:
-        errs.append(_no_rows(path.name))
+        errs.append(_no_rows(table.name))
         return tax
     extra: dict[str, str] = {}
     limits = _limits("taxonomy", table)
     for line, cells in table.rows:
         code, zh = cells.get("code", ""), cells.get("zh", "")
-        too_long = _length_errors(path.name, limits, line, cells)
+        too_long = _length_errors(table.name, limits, line, cells)
         if too_long:
             errs.extend(too_long)
         elif not code or not zh:
-            errs.append(RowError(path.name, line, "code", "taxonomy.csv 需要 code 与 zh 两列",
+            errs.append(RowError(table.name, line, "code", "taxonomy.csv 需要 code 与 zh 两列",
                                  "taxonomy.csv needs both code and zh"))
         else:
             extra[code] = zh
@@ -440,12 +445,13 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
                  report: LoadReport | None = None,
                  assignments: str | Path | None = None,
                  allow_empty: Collection[str] = ()) -> Dataset:
-    """Read and validate a dataset folder.
+    """Read and validate a dataset: a folder of CSV files or an Excel workbook.
 
     Parameters
     ----------
     path : str or Path
-        The folder holding ``communities.csv``, ``needs.csv`` and ``actors.csv``.
+        The folder holding ``communities.csv``, ``needs.csv`` and ``actors.csv``,
+        or an ``.xlsx`` workbook with a sheet for each (:mod:`matcher.sources`).
     skip_bad_rows : bool, default False
         Drop bad rows (reported in ``report.skipped``) instead of failing.
     max_file_bytes : int
@@ -481,23 +487,26 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     'open'
     """
     folder = Path(path)
-    if not folder.is_dir():
-        raise DatasetError(f"数据目录不存在：{folder}", f"dataset folder does not exist: {folder}")
+    source = open_source(folder)
+    if source is None:
+        raise DatasetError(f"数据目录不存在（或不是 .xlsx 工作簿）：{folder}",
+                           f"dataset folder does not exist (nor is it an .xlsx workbook): "
+                           f"{folder}")
     report = report if report is not None else LoadReport()
     fatal: list[RowError] = []
-    tax = _extra_taxonomy(folder, max_file_bytes, default_taxonomy(), fatal)
+    tax = _extra_taxonomy(source, max_file_bytes, default_taxonomy(), fatal)
     tables = {
-        name: _read(folder, name, max_file_bytes, name in ("communities.csv", "needs.csv",
+        name: _read(source, name, max_file_bytes, name in ("communities.csv", "needs.csv",
                                                            "actors.csv"), fatal,
                     allow_empty=allow_empty)
         for name in ("communities.csv", "needs.csv", "actors.csv", "feedback.csv")
     }
     if assignments is not None:
         a_path = Path(assignments)
-        tables["assignments.csv"] = _read(a_path.parent, a_path.name, max_file_bytes, True,
-                                          fatal, kind="assignments.csv")
+        tables["assignments.csv"] = _read(FolderSource(a_path.parent), a_path.name,
+                                          max_file_bytes, True, fatal, kind="assignments.csv")
     else:
-        tables["assignments.csv"] = _read(folder, "assignments.csv", max_file_bytes, False,
+        tables["assignments.csv"] = _read(source, "assignments.csv", max_file_bytes, False,
                                           fatal)
     if fatal:
         raise DataError(fatal)
