@@ -28,8 +28,8 @@ from charset_normalizer import from_bytes
 
 from .errors import RowError
 
-__all__ = ["Table", "decode_bytes", "read_table", "safe_cell", "split_list", "table_from_text",
-           "unescape_cell"]
+__all__ = ["Table", "decode_bytes", "read_table", "safe_cell", "split_list", "table_from_bytes",
+           "table_from_text", "unescape_cell"]
 
 _LIST_SEP = re.compile(r"\s*[;；、，,]\s*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -348,13 +348,23 @@ def read_table(path: Path, *, max_bytes: int) -> tuple[Table | None, list[RowErr
     and it is lower-cased. A file with a header and no rows is returned with
     no rows (whether that is an error is the caller's call).
     """
-    name = path.name
     size = path.stat().st_size
     if size > max_bytes:
-        mb = max_bytes / 1_000_000
-        return _file_error(name, f"文件过大（{size / 1_000_000:.1f} MB，上限 {mb:g} MB）",
-                           f"is too large ({size / 1_000_000:.1f} MB, limit {mb:g} MB)")
-    raw = path.read_bytes()
+        return _too_large(path.name, size, max_bytes)
+    return table_from_bytes(path.name, path.read_bytes(), max_bytes=max_bytes)
+
+
+def _too_large(name: str, size: int, max_bytes: int) -> tuple[None, list[RowError]]:
+    mb = max_bytes / 1_000_000
+    return _file_error(name, f"文件过大（{size / 1_000_000:.1f} MB，上限 {mb:g} MB）",
+                       f"is too large ({size / 1_000_000:.1f} MB, limit {mb:g} MB)")
+
+
+def table_from_bytes(name: str, raw: bytes, *, max_bytes: int) -> tuple[Table | None,
+                                                                        list[RowError]]:
+    """Read one CSV file's bytes (an upload) exactly as :func:`read_table` reads a file."""
+    if len(raw) > max_bytes:
+        return _too_large(name, len(raw), max_bytes)
     if not raw.strip(b" \t\r\n").removeprefix(codecs.BOM_UTF8).strip(b" \t\r\n"):
         return _file_error(name, "文件为空（没有表头）", "is empty (no header row)")
     refused = _sniff(name, raw)

@@ -440,7 +440,7 @@ def _extra_taxonomy(source: RowSource, max_bytes: int, tax: Taxonomy,
     return tax.extended(extra)
 
 
-def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
+def load_dataset(path: str | Path | RowSource, *, skip_bad_rows: bool = False,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                  report: LoadReport | None = None,
                  assignments: str | Path | None = None,
@@ -449,9 +449,10 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or RowSource
         The folder holding ``communities.csv``, ``needs.csv`` and ``actors.csv``,
-        or an ``.xlsx`` workbook with a sheet for each (:mod:`matcher.sources`).
+        an ``.xlsx`` workbook with a sheet for each, or any other row source
+        (:mod:`matcher.sources`; the service passes its upload in memory).
     skip_bad_rows : bool, default False
         Drop bad rows (reported in ``report.skipped``) instead of failing.
     max_file_bytes : int
@@ -486,12 +487,11 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
     >>> ds.needs["N0001"].status
     'open'
     """
-    folder = Path(path)
-    source = open_source(folder)
+    source = (open_source(Path(path)) if isinstance(path, str | Path) else path)
     if source is None:
-        raise DatasetError(f"数据目录不存在（或不是 .xlsx 工作簿）：{folder}",
+        raise DatasetError(f"数据目录不存在（或不是 .xlsx 工作簿）：{path}",
                            f"dataset folder does not exist (nor is it an .xlsx workbook): "
-                           f"{folder}")
+                           f"{path}")
     report = report if report is not None else LoadReport()
     fatal: list[RowError] = []
     tax = _extra_taxonomy(source, max_file_bytes, default_taxonomy(), fatal)
@@ -536,7 +536,7 @@ def load_dataset(path: str | Path, *, skip_bad_rows: bool = False,
         feedback=tuple(feedback),
         load=load,
         digest=_hash(used),
-        source=str(folder),
+        source=source.label,
     )
 
 

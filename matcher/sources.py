@@ -10,20 +10,23 @@ A workbook has one sheet per list, named as the files are without ``.csv``
 (``communities``, ``needs``, ``actors``, ``feedback``, ``assignments``,
 ``taxonomy``) or in Chinese (社区, 需求清单, 资源清单, 服务反馈, 派单, 服务类别).
 Its first row is the header; a sheet's row number is the line in errors.
+The service's import hands its uploaded files over as a :class:`MemorySource`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Protocol
 
-from .csvio import Table, read_table, table_from_text
+from .csvio import Table, read_table, table_from_bytes, table_from_text
 from .errors import RowError
 
-__all__ = ["SHEET_NAMES", "FolderSource", "RowSource", "WorkbookSource", "open_source"]
+__all__ = ["SHEET_NAMES", "FolderSource", "MemorySource", "RowSource", "WorkbookSource",
+           "open_source"]
 
 #: the sheet names a workbook may use for each of the contract's files
 SHEET_NAMES = {
@@ -55,6 +58,18 @@ class FolderSource:
     def table(self, name: str, max_bytes: int) -> tuple[Table | None, list[RowError]] | None:
         path = self.folder / name
         return read_table(path, max_bytes=max_bytes) if path.exists() else None
+
+
+class MemorySource:
+    """Contract files held in memory by name (an upload: ``{"needs.csv": b"..."}``)."""
+
+    def __init__(self, files: Mapping[str, bytes], label: str = "upload") -> None:
+        self.files = dict(files)
+        self.label = label
+
+    def table(self, name: str, max_bytes: int) -> tuple[Table | None, list[RowError]] | None:
+        raw = self.files.get(name)
+        return None if raw is None else table_from_bytes(name, raw, max_bytes=max_bytes)
 
 
 def _cell(v: object) -> str:

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from matcher.csvio import read_table, safe_cell
+from matcher.csvio import safe_cell
 from matcher.dataset import LoadReport, load_dataset
 from matcher.errors import DataError, RowError
 from matcher.records import Actor, Need
+from matcher.sources import MemorySource
 from matcher.textclf import infer_texts
 
 from .auth import Principal
@@ -137,8 +136,8 @@ def export_csv(s: Session, what: str, p: Principal) -> str:
     return _write(rows, cols)
 
 
-def _context_file(s: Session, name: str, folder: Path, p: Principal) -> None:
-    """Write the stored list as a contract file, so an upload is checked against it.
+def _context_file(s: Session, name: str, p: Principal) -> bytes:
+    """The stored list as a contract file, so an upload is checked against it.
 
     A station's upload is checked against its own needs only: a reference to
     another station's need reads exactly like one to a need that does not exist.
@@ -151,10 +150,10 @@ def _context_file(s: Session, name: str, folder: Path, p: Principal) -> None:
         if p.communities is not None:
             q = q.where(NeedRow.community_id.in_(sorted(p.communities)))
         text = _write((_row(n, NEED_COLUMNS) for n in s.scalars(q)), NEED_COLUMNS)
-    (folder / name).write_text(text, encoding="utf-8")
+    return text.encode("utf-8")
 
 
-def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> list[RowError]:
+def _scope_errors(src: MemorySource, sent: set[str], p: Principal, s: Session) -> list[RowError]:
     """Rows a station may not write: other stations' communities, or communities at all."""
     if p.communities is None:
         return []
@@ -168,7 +167,7 @@ def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> lis
     for name, id_col in (("needs.csv", "need_id"), ("actors.csv", "actor_id")):
         if name not in sent:
             continue
-        table, _ = read_table(folder / name, max_bytes=1 << 40)
+        table, _ = src.table(name, 1 << 40) or (None, [])
         if table is None:
             continue
         for line, cells in table.rows:
@@ -192,9 +191,10 @@ def _scope_errors(folder: Path, sent: set[str], p: Principal, s: Session) -> lis
     return errs
 
 
-def _extras(folder: Path, name: str, id_col: str, cols: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _extras(src: MemorySource, name: str, id_col: str,
+            cols: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Columns the engine ignores but the service keeps (contacts)."""
-    table, _ = read_table(folder / name, max_bytes=1 << 40)
+    table, _ = src.table(name, 1 << 40) or (None, [])
     if table is None:
         return {}
     # a column the file does not have leaves what is stored alone
@@ -216,29 +216,24 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
                        f"unknown file(s): {', '.join(unknown)} (expected: {', '.join(FILES)})")
     if not files:
         raise ApiError(422, "no_files", "没有上传任何文件", "no file uploaded")
-    with tempfile.TemporaryDirectory(prefix="wushe-import-") as tmp:
-        folder = Path(tmp)
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-        for name in ("communities.csv", "needs.csv", "actors.csv"):
-            if name not in files:
-                _context_file(s, name, folder, p)
-        scope_errs = _scope_errors(folder, set(files), p, s)
-        if scope_errs:
-            raise DataError(scope_errs)
-        report = LoadReport()
-        # a list taken from an empty database is header-only, and that is fine;
-        # a header-only file the caller sent is an error the reader reports
-        context = {n for n in ("communities.csv", "needs.csv", "actors.csv") if n not in files}
-        ds = load_dataset(folder, skip_bad_rows=skip_bad_rows, max_file_bytes=max_file_bytes,
-                          report=report, allow_empty=context)
-        need_extra = (_extras(folder, "needs.csv", "need_id",
-                              ("contact_name", "contact_phone", "id_number", "ref"))
-                      if "needs.csv" in files else {})
-        actor_extra = (_extras(folder, "actors.csv", "actor_id", ("contact_phone",))
-                       if "actors.csv" in files else {})
-        assign_rows = (read_table(folder / "assignments.csv", max_bytes=1 << 40)[0]
-                       if "assignments.csv" in files else None)
+    # the upload and the stored lists it is checked against, in memory: no temp folder
+    context = {n for n in ("communities.csv", "needs.csv", "actors.csv") if n not in files}
+    src = MemorySource({**files, **{n: _context_file(s, n, p) for n in sorted(context)}})
+    scope_errs = _scope_errors(src, set(files), p, s)
+    if scope_errs:
+        raise DataError(scope_errs)
+    report = LoadReport()
+    # a list taken from an empty database is header-only, and that is fine;
+    # a header-only file the caller sent is an error the reader reports
+    ds = load_dataset(src, skip_bad_rows=skip_bad_rows, max_file_bytes=max_file_bytes,
+                      report=report, allow_empty=context)
+    need_extra = (_extras(src, "needs.csv", "need_id",
+                          ("contact_name", "contact_phone", "id_number", "ref"))
+                  if "needs.csv" in files else {})
+    actor_extra = (_extras(src, "actors.csv", "actor_id", ("contact_phone",))
+                   if "actors.csv" in files else {})
+    assign_rows = ((src.table("assignments.csv", 1 << 40) or (None, []))[0]
+                   if "assignments.csv" in files else None)
     # warnings about the upload itself (not about stored lists read as context)
     result = ImportResult(skipped=row_errors(DataError(report.skipped)), dry_run=dry_run,
                           warnings=row_errors(DataError(report.warnings))

@@ -1,5 +1,6 @@
 """Importing the contract's CSV lists over the API: GBK, all-or-nothing, dry runs."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from .conftest import Keys
@@ -118,3 +119,20 @@ def test_a_text_implied_fund_restriction_is_one_warning_never_a_rule(client: Tes
     got = client.get(f"/api/v1/needs/{child}/suggestions?k=20",
                      headers=keys.h("admin")).json()["suggestions"]["fund"]
     assert {"FX1", "FX2", "FX3"} <= {s["actor_id"] for s in got}
+
+
+def test_an_upload_is_checked_in_memory_with_no_temp_folder(
+        client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the import wrote a temp folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    body = (NEEDS_HEADER + "M1,C001,楼道灯坏了一个月,2,\n").encode("utf-8")
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 200 and res["added"] == {"needs": 1}, res
+    bad = (NEEDS_HEADER + "M2,C001,楼道灯坏了,9,\n").encode("utf-8")
+    code, res = _upload(client, keys, "station", "needs.csv", bad)
+    assert code == 422 and "needs.csv" in str(res), res
