@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from .csvio import Table, read_table, table_from_bytes, table_from_text
 from .errors import RowError
 
 __all__ = ["SHEET_NAMES", "FolderSource", "MemorySource", "RowSource", "WorkbookSource",
-           "open_source"]
+           "open_source", "read_sheets", "workbook_files"]
 
 #: the sheet names a workbook may use for each of the contract's files
 SHEET_NAMES = {
@@ -61,15 +61,20 @@ class FolderSource:
 
 
 class MemorySource:
-    """Contract files held in memory by name (an upload: ``{"needs.csv": b"..."}``)."""
+    """Contract files held in memory by name (an upload: ``{"needs.csv": b"..."}``);
+    ``places`` says where a file came from when it is not its own name (a
+    workbook's sheet: ``{"needs.csv": "book.xlsx[needs]"}``)."""
 
-    def __init__(self, files: Mapping[str, bytes], label: str = "upload") -> None:
+    def __init__(self, files: Mapping[str, bytes], label: str = "upload",
+                 places: Mapping[str, str] | None = None) -> None:
         self.files = dict(files)
         self.label = label
+        self.places = dict(places or {})
 
     def table(self, name: str, max_bytes: int) -> tuple[Table | None, list[RowError]] | None:
         raw = self.files.get(name)
-        return None if raw is None else table_from_bytes(name, raw, max_bytes=max_bytes)
+        return None if raw is None else table_from_bytes(self.places.get(name, name), raw,
+                                                         max_bytes=max_bytes)
 
 
 def _cell(v: object) -> str:
@@ -106,26 +111,10 @@ class WorkbookSource:
                             f"{self.path.name} 文件过大（{size / 1_000_000:.1f} MB，上限 {mb:g} MB）",
                             f"{self.path.name} is too large ({size / 1_000_000:.1f} MB, "
                             f"limit {mb:g} MB)")
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises several kinds for a damaged file
-            return RowError(self.path.name, 0, "",
-                            f"{self.path.name} 不是可读取的 Excel 工作簿（.xlsx）：{type(exc).__name__}",
-                            f"{self.path.name} is not a readable Excel workbook (.xlsx): "
-                            f"{type(exc).__name__}")
-        sheets: dict[str, str] = {}
-        try:
-            for ws in wb.worksheets:
-                buf = io.StringIO()
-                out = csv.writer(buf, lineterminator="\n")
-                for row in ws.iter_rows(values_only=True):
-                    out.writerow([_cell(v) for v in row])
-                sheets[ws.title.strip().lower()] = buf.getvalue()
-        finally:
-            wb.close()
-        self._sheets = sheets
+        with self.path.open("rb") as fh:
+            sheets = read_sheets(fh, self.path.name)
+        if isinstance(sheets, dict):
+            self._sheets = sheets
         return sheets
 
     def table(self, name: str, max_bytes: int) -> tuple[Table | None, list[RowError]] | None:
@@ -141,6 +130,52 @@ class WorkbookSource:
                                            f"{where} is an empty sheet (no header row)")]
                 return table_from_text(where, text, text.encode("utf-8"))
         return None
+
+
+def read_sheets(fh: BinaryIO, name: str) -> dict[str, str] | RowError:
+    """Every sheet of a workbook as CSV text, by lower-cased title (or the error)."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(fh, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several kinds for a damaged file
+        return RowError(name, 0, "", f"{name} 不是可读取的 Excel 工作簿（.xlsx）：{type(exc).__name__}",
+                        f"{name} is not a readable Excel workbook (.xlsx): {type(exc).__name__}")
+    sheets: dict[str, str] = {}
+    try:
+        for ws in wb.worksheets:
+            buf = io.StringIO()
+            out = csv.writer(buf, lineterminator="\n")
+            for row in ws.iter_rows(values_only=True):
+                out.writerow([_cell(v) for v in row])
+            sheets[ws.title.strip().lower()] = buf.getvalue()
+    finally:
+        wb.close()
+    return sheets
+
+
+def workbook_files(raw: bytes, name: str, allowed: Iterable[str]
+                   ) -> tuple[dict[str, bytes], dict[str, str]] | RowError:
+    """An uploaded workbook as contract files: ``({"needs.csv": csv bytes}, {"needs.csv":
+    "book.xlsx[needs]"})`` for the sheets of the ``allowed`` files; other sheets (a
+    page of instructions) are left alone. An error when no sheet is a list."""
+    sheets = read_sheets(io.BytesIO(raw), name)
+    if isinstance(sheets, RowError):
+        return sheets
+    files: dict[str, bytes] = {}
+    places: dict[str, str] = {}
+    for contract in allowed:
+        for title in SHEET_NAMES.get(contract, ()):
+            if title in sheets:
+                files[contract] = sheets[title].encode("utf-8")
+                places[contract] = f"{name}[{title}]"
+                break
+    if not files:
+        known = "、".join(SHEET_NAMES[c][1] for c in allowed if c in SHEET_NAMES)
+        return RowError(name, 0, "", f"{name} 中没有可导入的工作表（应为 {known} 等）",
+                        f"{name} has no sheet to import (expected one named as the lists, "
+                        f"e.g. needs or 需求清单)")
+    return files, places
 
 
 def open_source(path: Path) -> RowSource | None:

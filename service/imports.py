@@ -205,8 +205,12 @@ def _extras(src: MemorySource, name: str, id_col: str,
 
 def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
                  skip_bad_rows: bool = False, dry_run: bool = False,
-                 max_file_bytes: int = 20_000_000) -> ImportResult:
+                 max_file_bytes: int = 20_000_000,
+                 places: Mapping[str, str] | None = None) -> ImportResult:
     """Validate the uploaded contract files and upsert them, all or nothing.
+
+    ``places`` names where a file came from when it was a workbook's sheet
+    (``{"needs.csv": "book.xlsx[needs]"}``), for the errors.
 
     Raises :class:`matcher.errors.DataError` with every bad row.
     """
@@ -218,7 +222,8 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
         raise ApiError(422, "no_files", "没有上传任何文件", "no file uploaded")
     # the upload and the stored lists it is checked against, in memory: no temp folder
     context = {n for n in ("communities.csv", "needs.csv", "actors.csv") if n not in files}
-    src = MemorySource({**files, **{n: _context_file(s, n, p) for n in sorted(context)}})
+    src = MemorySource({**files, **{n: _context_file(s, n, p) for n in sorted(context)}},
+                       places=places)
     scope_errs = _scope_errors(src, set(files), p, s)
     if scope_errs:
         raise DataError(scope_errs)

@@ -136,3 +136,46 @@ def test_an_upload_is_checked_in_memory_with_no_temp_folder(
     bad = (NEEDS_HEADER + "M2,C001,楼道灯坏了,9,\n").encode("utf-8")
     code, res = _upload(client, keys, "station", "needs.csv", bad)
     assert code == 422 and "needs.csv" in str(res), res
+
+
+def _book(sheets: dict[str, list[list[object]]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_a_workbook_imports_like_its_csv_files(client: TestClient, keys: Keys) -> None:
+    header = NEEDS_HEADER.strip().split(",")
+    body = _book({"说明": [["请按格式填写"]],
+                  "需求清单": [header, ["W1", "C001", "我爸腿脚不好，想找人陪着去医院", 3, 13800001111]]})
+    r = client.post("/api/v1/imports", headers=keys.h("station"),
+                    files={"files": ("本站清单.xlsx", body, XLSX)})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == {"needs": 1}
+    found = client.get("/api/v1/needs?q=W1", headers=keys.h("station")).json()["items"]
+    assert [n["ref"] for n in found] == ["W1"]
+    # a bad cell names the workbook, the sheet and the row; nothing is written
+    bad = _book({"needs": [header, ["W2", "C001", "楼道灯坏了", 9, ""]]})
+    r = client.post("/api/v1/imports", headers=keys.h("station"),
+                    files={"files": ("b.xlsx", bad, XLSX)})
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]["rows"][0] if "rows" in r.json()["error"] else r.json()["error"]
+    assert "b.xlsx[needs]" in str(err) and "urgency" in str(err)
+    # a workbook with no list in it, and a damaged one, are clear errors
+    for book in (_book({"说明": [["空"]]}), b"PK\x03\x04 broken"):
+        r = client.post("/api/v1/imports", headers=keys.h("station"),
+                        files={"files": ("c.xlsx", book, XLSX)})
+        assert r.status_code == 422 and "c.xlsx" in r.text, r.text

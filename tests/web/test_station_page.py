@@ -72,6 +72,28 @@ def test_import_with_a_bad_row_shows_the_error_and_saves_nothing(page: Any, site
     assert "不存在" in page.inner_text("#need-detail")
 
 
+def test_import_of_an_excel_workbook_names_the_sheet_of_a_bad_row(page: Any, site: Site,
+                                                                   tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "需求清单"
+    for row in (["need_id", "community_id", "text", "urgency"],
+                ["X1", "C001", "想找人陪我去医院", 2], ["X2", "C001", "家里水管坏了", 9]):
+        ws.append(row)
+    book = tmp_path / "本站清单.xlsx"
+    wb.save(book)
+    sign_in(page, site, site.station)
+    page.click("a[data-view=data]")
+    page.set_input_files("#import-files", str(book))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-errors")
+    row = page.locator("#import-errors tbody tr").first.inner_text()
+    assert "本站清单.xlsx[需求清单]" in row and "3" in row and "urgency" in row
+    assert page.is_disabled("#import-confirm")
+
+
 def test_import_with_the_stations_own_numbers(page: Any, site: Site, tmp_path: Path) -> None:
     """A station's numbers are kept as its reference; an id another station uses is no issue."""
     own = tmp_path / "needs.csv"
