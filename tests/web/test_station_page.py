@@ -53,17 +53,23 @@ def test_reject_without_a_reason_is_refused_on_the_page(page: Any, site: Site) -
     page.wait_for_selector(".timeline li:has-text('拒绝')")
 
 
+def _first_import_error(page: Any, site: Site, upload: Path) -> str:
+    """Sign in as the station, validate ``upload`` on the import page, return the
+    first error row's text."""
+    sign_in(page, site, site.station)
+    page.click("a[data-view=data]")
+    page.set_input_files("#import-files", str(upload))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-errors")
+    return str(page.locator("#import-errors tbody tr").first.inner_text())
+
+
 def test_import_with_a_bad_row_shows_the_error_and_saves_nothing(page: Any, site: Site,
                                                                  tmp_path: Path) -> None:
     bad = tmp_path / "needs.csv"
     bad.write_bytes("need_id,community_id,text,urgency\nW1,C001,想找人陪我去医院,2\n"
                     "W2,C001,家里水管坏了,9\n".encode("gbk"))
-    sign_in(page, site, site.station)
-    page.click("a[data-view=data]")
-    page.set_input_files("#import-files", str(bad))
-    page.click("#import-form button[type=submit]")
-    page.wait_for_selector("#import-errors")
-    row = page.locator("#import-errors tbody tr").first.inner_text()
+    row = _first_import_error(page, site, bad)
     assert "needs.csv" in row and "3" in row and "urgency" in row
     assert page.is_disabled("#import-confirm")
     shot(page, "05-import-error")
@@ -84,12 +90,7 @@ def test_import_of_an_excel_workbook_names_the_sheet_of_a_bad_row(page: Any, sit
         ws.append(row)
     book = tmp_path / "本站清单.xlsx"
     wb.save(book)
-    sign_in(page, site, site.station)
-    page.click("a[data-view=data]")
-    page.set_input_files("#import-files", str(book))
-    page.click("#import-form button[type=submit]")
-    page.wait_for_selector("#import-errors")
-    row = page.locator("#import-errors tbody tr").first.inner_text()
+    row = _first_import_error(page, site, book)
     assert "本站清单.xlsx[需求清单]" in row and "3" in row and "urgency" in row
     assert page.is_disabled("#import-confirm")
 
