@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from .index import EngineIndex
 from .infer import Inference
-from .kinds import budgeted
+from .kinds import budgeted, restricted
 from .records import TARGET_GROUPS, Need
-from .retrieval import Scope
+from .retrieval import Scope, ScopeCache
+from .scoring import RANKERS
+from .table import feasible_rows
 from .text import CONCEPT_PREFIX
 
-__all__ = ["GENERIC_CONCEPTS", "Suggestion", "SuggestionReport", "components", "covering", "likely_categories", "rank_key",
-           "serving", "top_k"]
+__all__ = ["GENERIC_CONCEPTS", "Ranked", "Suggestion", "SuggestionReport", "components", "covering",
+           "likely_categories", "rank", "rank_key", "serving", "top_k"]
 
 class Suggestion(NamedTuple):
     """One ranked suggestion: actor, score in [0, 1], reasons (Chinese), breakdown."""
@@ -178,3 +181,42 @@ def covering(ix: EngineIndex, rows: np.ndarray, key: np.ndarray, likely: list[st
                 break
         top = sorted(top, key=lambda i: (-key[i], ids[rows[i]]))
     return top
+
+
+class Ranked(NamedTuple):
+    """The feasible table rows of one role for a need, their scores (rounded),
+    score parts, ranking key and the likely categories the key served first."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    components: dict[str, np.ndarray]
+    key: np.ndarray
+    likely: list[str]
+
+
+def rank(ix: EngineIndex, scopes: ScopeCache, need: Need, inf: Inference, x: sp.csr_matrix,
+         tokens: list[str], role: str, *, ranker: str,
+         rejected: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> Ranked:
+    """Score and order the feasible actors of ``role`` in the need's scope.
+
+    The ``ranker`` (a name in :data:`~matcher.scoring.RANKERS`) combines the
+    score parts; a pair staff rejected keeps ``rejected_penalty`` of its score.
+    Funds rank by score alone: their restrictions are checked by the hard rules.
+    """
+    sc = scopes.get(need.community_id, role)
+    empty = np.zeros(0)
+    if not sc.keys:
+        return Ranked(np.zeros(0, dtype=np.int64), empty, {}, empty, [])
+    ok = feasible_rows(ix.table, sc.rows, ix.need_columns(need, inf, role))
+    rows = sc.rows[ok]
+    if len(rows) == 0:
+        return Ranked(rows, empty, {}, empty, [])
+    comps = components(ix, need, inf, scopes.cosines(sc.keys, ok, x), tokens, rows, role, sc, ok)
+    scores = RANKERS[ranker](comps, ix.params, inf.urgency)
+    if rejected:
+        ids = ix.table.ids
+        penal = np.array([(need.need_id, ids[r]) in rejected for r in rows])
+        scores = np.where(penal, scores * ix.params.rejected_penalty, scores)
+    scores = np.round(scores, 4)
+    likely = likely_categories(ix, inf) if not restricted(role) else []
+    return Ranked(rows, scores, comps, rank_key(ix, rows, scores, likely), likely)

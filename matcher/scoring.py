@@ -118,6 +118,19 @@ class ScoringParams:
         kwargs = {k: raw[k] for k in known if k in raw}
         return cls(weights={k: v / total for k, v in full.items()}, **kwargs)
 
+    @classmethod
+    def resolve(cls, params: str | Path | dict[str, Any] | None) -> ScoringParams:
+        """The package's parameters (``None``), a JSON file's, or the package's with
+        a dict's entries (and its ``weights`` entries) laid over them."""
+        if params is None:
+            return cls.default()
+        if isinstance(params, dict):
+            base = cls.default().as_dict()
+            base.update({k: v for k, v in params.items() if k != "weights"})
+            base["weights"] = {**base["weights"], **params.get("weights", {})}
+            return cls.from_dict(base)
+        return cls.from_file(params)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, as written into a model folder."""
         return {

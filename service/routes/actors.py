@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
 from matcher.kinds import budgeted
-from matcher.model import IN_PLACE_FIELDS
 from matcher.records import KIND_ZH, Actor
 from matcher.restrictions import implied_restriction
 from matcher.taxonomy import default_taxonomy
+from matcher.updates import IN_PLACE_FIELDS
 
 from ..audit import record
 from ..auth import Principal

@@ -141,10 +141,10 @@ def test_every_suggestion_passes_the_reference_checker(fitted: Matcher) -> None:
     for nid in fitted.dataset_.needs:
         need = fitted.dataset_.needs[nid]
         inf = fitted.inference_[nid]
-        nctx: NeedContext = fitted.need_ctx(need, inf)
+        nctx: NeedContext = fitted.index_.need_ctx(need, inf)
         for role, items in fitted.suggest(nid, k=50).items():
             for s in items:
-                actx: ActorContext = fitted.actor_ctx(s.actor_id)
+                actx: ActorContext = fitted.index_.actor_ctx(fitted.dataset_.actors[s.actor_id])
                 assert violations(nctx, actx, role) == [], (nid, role, s.actor_id)
 
 

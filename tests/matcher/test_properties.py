@@ -75,11 +75,11 @@ def test_suggestions_never_break_a_hard_constraint(ds: Dataset) -> None:
     m = Matcher().fit(ds)
     for nid, need in ds.needs.items():
         inf = m.inference_[nid]
-        nctx = m.need_ctx(need, inf)
+        nctx = m.index_.need_ctx(need, inf)
         out = m.suggest(nid, k=100)
         for role in need.roles:
             got = {s.actor_id for s in out.get(role, [])}
-            feasible = {a for a in ds.actors if not violations(nctx, m.actor_ctx(a), role)}
+            feasible = {a for a in ds.actors if not violations(nctx, m.index_.actor_ctx(ds.actors[a]), role)}
             assert got <= feasible
             if role != "fund":  # funds: the engine is stricter on unsure inferences
                 assert got == feasible
@@ -114,14 +114,14 @@ def test_every_rule_scalar_equals_vectorised(ds: Dataset, min_mass: float) -> No
     m = Matcher().fit(ds)
     t = m.table_
     rows = np.arange(len(t.ids))
-    actx = {aid: m.actor_ctx(aid) for aid in t.ids}
+    actx = {aid: m.index_.actor_ctx(m.dataset_.actors[aid]) for aid in t.ids}
     seen = set()
     for nid, need in ds.needs.items():
         inf = m.inference_[nid]
         for role in ROLES:
-            cols = m.need_columns(need, inf, role, min_mass=min_mass)
+            cols = m.index_.need_columns(need, inf, role, min_mass=min_mass)
             mass = dict(zip(m.categories_, map(float, cols.category_mass), strict=True))
-            nctx = NeedContext(need, m.need_ctx(need, inf).path, inf.category, inf.fund_groups,
+            nctx = NeedContext(need, m.index_.need_ctx(need, inf).path, inf.category, inf.fund_groups,
                                category_mass=mass, min_mass=min_mass)
             for rule in RULES:
                 vec = rule.vector(t, rows, cols)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from matcher import Matcher, load_dataset
+from matcher.ranking import likely_categories
 from matcher.textclf import (
     N_CHAR,
     TextClassifier,
@@ -104,7 +105,7 @@ def test_a_confident_category_outranks_a_shared_side_word(make_dataset) -> None:
          "text": "四点半课堂课后托管，放学后照看孩子", "city": "杭州市", "scope": "city"}]
     m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
     inf = m.inference_["N1"]
-    assert inf.category == "child_welfare" and m.likely_categories(inf) == ["child_welfare"]
+    assert inf.category == "child_welfare" and likely_categories(m.index_, inf) == ["child_welfare"]
     assert [s.actor_id for s in m.suggest("N1", k=2)["organization"]] == ["O2", "O1"]
 
 
@@ -116,7 +117,7 @@ def test_an_unsure_need_gets_both_likely_categories(make_dataset) -> None:  # ty
               for i, text in enumerate(["社区义诊、量血压测血糖", "健康体检和健康讲座",
                                         "家庭医生签约与慢病管理", "居家养老上门照护、助餐"])]
     m = Matcher().fit(load_dataset(make_dataset(COMMUNITIES, needs, actors)))
-    likely = m.likely_categories(m.inference_["N1"])
+    likely = likely_categories(m.index_, m.inference_["N1"])
     assert likely == ["health", "elderly_care"]
     top = [s.actor_id for s in m.suggest("N1", k=2)["organization"]]
     assert "O3" in top  # the one elderly-care actor is among the two suggested
