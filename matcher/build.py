@@ -17,17 +17,17 @@ import scipy.sparse as sp
 
 from .embed import TextEmbedder
 from .geo import Places
-from .index import EngineIndex
+from .index import EngineIndex, RangeKey
 from .infer import infer_actor_categories
 from .kinds import restricted
 from .lexicon import default_lexicon
-from .records import TARGET_GROUPS, Actor, Dataset, Feedback
+from .records import TARGET_GROUPS, Actor, Community, Dataset, Feedback
 from .scoring import ScoringParams
-from .table import build_actor_table
+from .table import ActorTable, build_actor_table
 from .taxonomy import Taxonomy
 from .text import CONCEPT_PREFIX
 
-__all__ = ["build_index", "by_actor", "engine_categories"]
+__all__ = ["actor_table", "assemble", "build_index", "by_actor", "engine_categories"]
 
 
 def by_actor(feedback: Iterable[Feedback]) -> dict[str, list[Feedback]]:
@@ -56,17 +56,18 @@ def _coords(ds: Dataset, a: Actor) -> tuple[float | None, float | None]:
     return (c.lat, c.lon) if c else (None, None)
 
 
-def build_index(ds: Dataset, actors: Sequence[Actor], a_norm: Sequence[str],
-                a_tok: list[list[str]], embedder: TextEmbedder, *, categories: list[str],
-                concepts: list[str], places: Places, params: ScoringParams) -> EngineIndex:
-    """The engine index of ``actors`` (sorted by id; ``a_norm`` / ``a_tok`` their
-    normalised texts and tokens, in the same order)."""
+def actor_table(ds: Dataset, actors: Sequence[Actor], a_norm: Sequence[str],
+                a_tok: list[list[str]], *, categories: list[str], concepts: list[str],
+                places: Places, area_codes: dict[str, int]
+                ) -> tuple[ActorTable, np.ndarray, list[tuple[str, ...] | None]]:
+    """The table of ``actors`` (``a_norm`` / ``a_tok``: their normalised texts and
+    tokens, in the same order), its permutation (table row → input index) and
+    the actors' homes (input order). New areas are added to ``area_codes``."""
     lex = default_lexicon()
     homes = [places.actor_home(a) for a in actors]
     inferred = [infer_actor_categories(t, lex) for t in a_norm]
     cued = [tuple(g for g in TARGET_GROUPS if g in lex.groups(t)) for t in a_norm]
     is_fund = [restricted(a.kind) for a in actors]
-    area_codes: dict[str, int] = {}
     table, perm = build_actor_table(
         actors, homes, categories=categories, concepts=concepts,
         served_categories=[a.categories or inf for a, inf in zip(actors, inferred, strict=True)],
@@ -80,15 +81,36 @@ def build_index(ds: Dataset, actors: Sequence[Actor], a_norm: Sequence[str],
         load=ds.load, feedback=by_actor(ds.feedback), area_codes=area_codes,
         coords=[_coords(ds, a) for a in actors],
     )
-    x = embedder.transform(a_tok, list(a_norm))[perm]
-    # One inverted index (features × actors, CSR) per scope range: a query's few
-    # terms pick out just the actors that share them, with no scan of the rest.
+    return table, perm, homes
+
+
+def assemble(table: ActorTable, actor_index: dict[RangeKey, sp.csr_matrix], *,
+             categories: list[str], concepts: list[str], area_codes: dict[str, int],
+             homes: list[tuple[str, ...] | None], tokens: list[list[str]],
+             communities: dict[str, Community], params: ScoringParams) -> EngineIndex:
+    """An :class:`EngineIndex` from a table and its inverted indexes (``homes`` and
+    ``tokens`` per table row)."""
     return EngineIndex(
-        table=table,
-        actor_index={key: sp.csr_matrix(x[s:e].T) for key, (s, e) in table.ranges.items()},
-        categories=categories, concepts=concepts, area_codes=area_codes,
-        actor_homes=[homes[i] for i in perm], actor_tokens=[a_tok[i] for i in perm],
+        table=table, actor_index=actor_index, categories=categories, concepts=concepts,
+        area_codes=area_codes, actor_homes=homes, actor_tokens=tokens,
         served_any=np.asarray(table.served_categories.any(axis=1)),
         open_group=np.asarray(~table.served_groups.any(axis=1)
                               | table.served_groups[:, TARGET_GROUPS.index("全体居民")]),
-        communities=ds.communities, params=params)
+        communities=communities, params=params)
+
+
+def build_index(ds: Dataset, actors: Sequence[Actor], a_norm: Sequence[str],
+                a_tok: list[list[str]], embedder: TextEmbedder, *, categories: list[str],
+                concepts: list[str], places: Places, params: ScoringParams) -> EngineIndex:
+    """The engine index of ``actors`` (sorted by id; ``a_norm`` / ``a_tok`` their
+    normalised texts and tokens, in the same order)."""
+    area_codes: dict[str, int] = {}
+    table, perm, homes = actor_table(ds, actors, a_norm, a_tok, categories=categories,
+                                     concepts=concepts, places=places, area_codes=area_codes)
+    x = embedder.transform(a_tok, list(a_norm))[perm]
+    # One inverted index (features × actors, CSR) per scope range: a query's few
+    # terms pick out just the actors that share them, with no scan of the rest.
+    return assemble(table, {key: sp.csr_matrix(x[s:e].T) for key, (s, e) in table.ranges.items()},
+                    categories=categories, concepts=concepts, area_codes=area_codes,
+                    homes=[homes[i] for i in perm], tokens=[a_tok[i] for i in perm],
+                    communities=ds.communities, params=params)

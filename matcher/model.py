@@ -42,7 +42,14 @@ from .retrieval import ScopeCache
 from .scoring import RANKERS, ScoringParams
 from .taxonomy import default_taxonomy
 from .text import ChineseTokenizer, normalize_text
-from .updates import IN_PLACE_FIELDS, apply_actor_edits, apply_feedback, apply_load, rejected_pairs
+from .updates import (
+    IN_PLACE_FIELDS,
+    apply_actor_edits,
+    apply_feedback,
+    apply_load,
+    reindex_actors,
+    rejected_pairs,
+)
 
 __all__ = ["GENERIC_CONCEPTS", "IN_PLACE_FIELDS", "Matcher", "Suggestion"]
 
@@ -324,14 +331,28 @@ class Matcher(BaseEstimator):
         self.scopes_.refresh()
 
     def update_actors(self, actors: Iterable[Actor]) -> bool:
-        """Apply edited actors in place when only ``IN_PLACE_FIELDS`` changed; return
-        False (and change nothing) when an edit needs a refit or an actor is new."""
+        """Apply new and edited actors without refitting the text model; return False
+        (and change nothing) when a refit is needed (:func:`updates.reindex_actors`).
+
+        Edits of ``IN_PLACE_FIELDS`` only change the table's columns; new actors
+        and edits of what an actor offers or where rebuild the actor side with
+        the text model frozen.
+        """
         check_is_fitted(self, "table_")
-        ds = apply_actor_edits(self.index_, self.dataset_, actors)
-        if ds is None:
+        edits = list(actors)
+        ds = apply_actor_edits(self.index_, self.dataset_, edits)
+        if ds is not None:
+            self.dataset_ = ds
+            self.scopes_.refresh()
+            return True
+        out = reindex_actors(self.index_, self.dataset_, edits, embedder=self.embedder_,
+                             tokenizer=self.tokenizer_, places=self.places_)
+        if isinstance(out, str):
+            log.info("actor changes need a refit (%s)", out)
             return False
-        self.dataset_ = ds
-        self.scopes_.refresh()
+        self.index_, self.dataset_ = out
+        self.table_ = self.index_.table
+        self.scopes_ = ScopeCache(self.index_)
         return True
 
     def update_feedback(self, feedback: Iterable[Feedback]) -> None:

@@ -9,7 +9,8 @@ which keeps ``suggest`` in milliseconds at 500,000 actors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,8 +21,8 @@ from .kinds import KINDS
 from .records import ROLES, SCOPES, TARGET_GROUPS, Actor, Feedback
 from .rules import NeedColumns, rules_for
 
-__all__ = ["ActorTable", "actor_quality", "build_actor_table", "feasible_rows", "need_columns",
-           "need_range_keys", "range_key"]
+__all__ = ["ActorTable", "actor_quality", "build_actor_table", "feasible_rows", "merge_tables",
+           "need_columns", "need_range_keys", "range_key", "row_keys"]
 
 @dataclass
 class ActorTable:
@@ -169,6 +170,52 @@ def build_actor_table(
         position={a.actor_id: row for row, a in enumerate(sel)},
     )
     return table, perm
+
+
+def row_keys(table: ActorTable) -> list[tuple[int, str, str] | None]:
+    """The range key of each row (``None``: the actor can serve nowhere)."""
+    keys: list[tuple[int, str, str] | None] = [None] * len(table.ids)
+    for k, (start, end) in table.ranges.items():
+        keys[start:end] = [k] * (end - start)
+    return keys
+
+
+#: the per-row columns of an :class:`ActorTable`
+ROW_COLUMNS = ("kind", "active", "slots", "capacity", "load", "budget", "served_categories",
+               "served_groups", "fund_categories", "fund_groups", "concepts", "quality",
+               "home_codes", "reach", "latlon")
+
+
+def merge_tables(old: ActorTable, keep: np.ndarray, new: ActorTable
+                 ) -> tuple[ActorTable, np.ndarray]:
+    """The rows ``keep`` of ``old`` and every row of ``new``, in range order.
+
+    Both tables are in range order already, so this is one merge, no sort.
+    Also returns, per row of the result, its index in ``old`` rows ``keep``
+    followed by ``new``'s rows.
+    """
+    old_keys, new_keys = row_keys(old), row_keys(new)
+
+    def order(keys: list[tuple[int, str, str] | None], ids: list[str], rows: Iterable[int],
+              offset: int) -> Iterator[tuple[bool, tuple[int, str, str], str, int]]:
+        for j, r in enumerate(rows):
+            k = keys[r]
+            yield (k is None, k or (0, "", ""), ids[r], offset + j)
+
+    merged = list(heapq.merge(order(old_keys, old.ids, keep.tolist(), 0),
+                              order(new_keys, new.ids, range(len(new.ids)), len(keep))))
+    src = np.fromiter((m[3] for m in merged), dtype=np.int64, count=len(merged))
+    cols = {c: np.concatenate([getattr(old, c)[keep], getattr(new, c)])[src]
+            for c in ROW_COLUMNS}
+    ids = [m[2] for m in merged]
+    ranges: dict[tuple[int, str, str], tuple[int, int]] = {}
+    for row, (none, k, _, _) in enumerate(merged):
+        if none:
+            break
+        start, _ = ranges.get(k, (row, row))
+        ranges[k] = (start, row + 1)
+    return ActorTable(ids=ids, ranges=ranges, position={a: r for r, a in enumerate(ids)},
+                      **cols), src
 
 
 def need_columns(role: str, *, slots: int, budget: float, category: int,

@@ -1,10 +1,11 @@
 """The fitted engine the service answers from, kept in step with the database.
 
-Actors' texts change rarely (imports, edits): those refit the model. Decisions
-and reported outcomes change all day: they only move actors' load, funds'
-budget, actors' quality and the rejected pairs, applied with
-:meth:`matcher.Matcher.update_load` and :meth:`~matcher.Matcher.update_feedback`
-without refitting.
+An import refits the model. Everything else a station does all day is applied
+to the fitted engine without refitting: decisions and reported outcomes move
+actors' load, funds' budget, actors' quality and the rejected pairs
+(:meth:`matcher.Matcher.update_load`, :meth:`~matcher.Matcher.update_feedback`);
+new and edited actors are indexed with the text model frozen
+(:meth:`~matcher.Matcher.update_actors`), and refit only when it declines.
 """
 
 from __future__ import annotations
@@ -110,8 +111,8 @@ class EngineCache:
 
     @staticmethod
     def _apply_actor_edits(s: Session, f: _Fitted) -> bool:
-        """Actors edited since the engine last looked, applied in place when the edits
-        only change when or how much they can take (False: refit)."""
+        """Actors created or edited since the engine last looked, applied without a
+        refit (False: the engine declined, refit)."""
         q = select(ActorRow)
         if f.actors_seen is not None:
             q = q.where(ActorRow.updated_at > f.actors_seen)

@@ -11,7 +11,6 @@ from matcher.kinds import budgeted
 from matcher.records import KIND_ZH, Actor
 from matcher.restrictions import implied_restriction
 from matcher.taxonomy import default_taxonomy
-from matcher.updates import IN_PLACE_FIELDS
 
 from ..audit import record
 from ..auth import Principal
@@ -111,7 +110,7 @@ def create_actor(body: ActorIn, s: SessionDep, p: WriterDep, cache: EngineDep) -
                 time_slots=tuple(body.time_slots))
     row = ActorRow(**actor_values(rec), contact_phone=body.contact_phone)
     s.add(row)
-    bump(s, "data_version")
+    bump(s, "load_version")  # every worker indexes it without a refit (Matcher.update_actors)
     record(s, p, "actor.create", "actor", body.actor_id, {"kind": body.kind},
            cache.model_version())
     s.flush()
@@ -131,10 +130,10 @@ def update_actor(actor_id: str, body: ActorPatch, s: SessionDep, p: WriterDep,
         if v is not None:
             setattr(a, k, v)
     a.updated_at = utcnow()
-    # when and how much it can take: applied in place by every worker; what it
-    # offers or where (text, scope): a refit
-    in_place = {k for k, v in changes.items() if v is not None} <= IN_PLACE_FIELDS
-    bump(s, "load_version" if in_place else "data_version")
+    # every worker applies the edit without refitting the text model: when and how
+    # much it can take in the table's columns, what it offers or where by
+    # re-indexing this actor (a refit only when the frozen model no longer fits)
+    bump(s, "load_version")
     record(s, p, "actor.update", "actor", actor_id, changes, cache.model_version())
     load, spent = holdings(s)
     cache.commit(s)

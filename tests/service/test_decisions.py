@@ -1,5 +1,7 @@
 """Suggestions with reasons, and the decision lifecycle."""
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -171,24 +173,43 @@ def test_a_reported_outcome_moves_the_actors_quality_without_a_refit(
     assert quality() < before
 
 
-def test_an_actor_taken_off_is_applied_in_place_and_a_new_text_refits(
+def test_actor_edits_and_new_actors_need_no_refit_until_the_model_no_longer_fits(
         client: TestClient, app: FastAPI, keys: Keys) -> None:
     def engine() -> object:
         with app.state.sessions() as s, app.state.engine_cache.use(s) as m:
             return m
 
-    def volunteers() -> list[str]:
+    def suggested() -> list[dict[str, Any]]:
         got = _suggest(client, keys, "N0001", who="admin")["suggestions"]["volunteer"]
-        return [x["actor_id"] for x in got]
+        return list(got)
+
+    def volunteers() -> list[str]:
+        return [x["actor_id"] for x in suggested()]
+
+    def text_score(actor_id: str) -> float:
+        return next(x["breakdown"]["text"] for x in suggested() if x["actor_id"] == actor_id)
 
     first = volunteers()[0]
-    before = engine()
+    before, text_before = engine(), text_score(first)
     r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"), json={"active": False})
     assert r.status_code == 200, r.text
     assert first not in volunteers()
     assert engine() is before  # no refit: the edit was applied in place
     r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"), json={"active": True})
     assert volunteers()[0] == first and engine() is before
+    # what it offers changed: re-indexed with the text model frozen
     r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"),
                      json={"text": "周末教老人用智能手机"})
-    assert r.status_code == 200 and engine() is not before  # what it offers changed: refit
+    assert r.status_code == 200 and engine() is before
+    assert text_score(first) < text_before
+    # a new actor is suggested at once, still without a refit
+    r = client.post("/api/v1/actors", headers=keys.h("admin"), json={
+        "actor_id": "V950", "kind": "volunteer", "name": "送餐志愿队",
+        "text": "为独居老人送饭送餐上门，助餐", "community_id": "C001",
+        "categories": ["elderly_care"], "target_groups": ["老年人"]})
+    assert r.status_code == 201, r.text
+    assert "V950" in volunteers() and engine() is before
+    # words the frozen model has never seen: the engine declines and refits
+    r = client.patch(f"/api/v1/actors/{first}", headers=keys.h("admin"),
+                     json={"text": "量子纠缠 区块链 元宇宙 超导 算力 芯片 光刻"})
+    assert r.status_code == 200 and engine() is not before
