@@ -19,8 +19,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from charset_normalizer import from_bytes
 from .errors import RowError
 
 __all__ = ["Table", "decode_bytes", "read_table", "safe_cell", "split_list", "table_from_bytes",
+           "table_from_rows",
            "table_from_text", "unescape_cell"]
 
 _LIST_SEP = re.compile(r"\s*[;；、，,]\s*")
@@ -396,3 +399,19 @@ def table_from_text(name: str, text: str, raw: bytes) -> tuple[Table | None, lis
                      f"duplicate header columns: {', '.join(dupes)}")
         ]
     return Table(name, tuple(header), tuple(rows), raw), []
+
+
+def table_from_rows(name: str, header: Sequence[str],
+                    rows: Iterable[Mapping[str, str]]) -> Table:
+    """A table of rows already in memory (a database's stored list), numbered as a
+    file's lines would be (the header is line 1); the digest covers the cells.
+
+    >>> t = table_from_rows("needs.csv", ["need_id", "text"], [{"need_id": "N1", "text": "送饭"}])
+    >>> t.rows
+    ((2, {'need_id': 'N1', 'text': '送饭'}),)
+    """
+    cols = tuple(header)
+    body = tuple((i, {c: r.get(c, "") for c in cols}) for i, r in enumerate(rows, 2))
+    raw = json.dumps([cols, [list(cells.values()) for _, cells in body]],
+                     ensure_ascii=False).encode("utf-8")
+    return Table(name, cols, body, raw)

@@ -63,15 +63,21 @@ class FolderSource:
 class MemorySource:
     """Contract files held in memory by name (an upload: ``{"needs.csv": b"..."}``);
     ``places`` says where a file came from when it is not its own name (a
-    workbook's sheet: ``{"needs.csv": "book.xlsx[needs]"}``)."""
+    workbook's sheet: ``{"needs.csv": "book.xlsx[needs]"}``); ``tables`` holds
+    lists that are rows already (a database's stored lists, see
+    :func:`matcher.csvio.table_from_rows`), read as they are."""
 
     def __init__(self, files: Mapping[str, bytes], label: str = "upload",
-                 places: Mapping[str, str] | None = None) -> None:
+                 places: Mapping[str, str] | None = None,
+                 tables: Mapping[str, Table] | None = None) -> None:
         self.files = dict(files)
         self.label = label
         self.places = dict(places or {})
+        self.tables = dict(tables or {})
 
     def table(self, name: str, max_bytes: int) -> tuple[Table | None, list[RowError]] | None:
+        if name in self.tables:
+            return self.tables[name], []
         raw = self.files.get(name)
         return None if raw is None else table_from_bytes(self.places.get(name, name), raw,
                                                          max_bytes=max_bytes)

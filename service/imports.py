@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from matcher.csvio import safe_cell
+from matcher.csvio import Table, safe_cell, table_from_rows
 from matcher.dataset import LoadReport, load_dataset
 from matcher.errors import DataError, RowError
 from matcher.records import Actor, Need
@@ -32,7 +32,7 @@ from .orm import ActorRow, Assignment, Community, Feedback, NeedRow, Station, ut
 from .privacy import mask_id, mask_name, mask_phone, mask_text, person_name
 from .scope import actor_clause
 
-__all__ = ["EXPORTS", "FILES", "ImportResult", "actor_values", "export_csv", "import_files",
+__all__ = ["EXPORTS", "FILES", "ImportResult", "actor_values", "export_csv", "export_rows", "import_files",
            "need_values", "new_need_ids"]
 
 FILES = ("communities.csv", "needs.csv", "actors.csv", "feedback.csv", "assignments.csv")
@@ -86,8 +86,9 @@ def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     return {c: getattr(obj, c, "") for c in columns}
 
 
-def export_csv(s: Session, what: str, p: Principal) -> str:
-    """One list as contract CSV (UTF-8), limited to what ``p`` may see, personal data masked.
+def export_rows(s: Session, what: str, p: Principal) -> list[dict[str, Any]]:
+    """One list's rows (columns ``EXPORTS[what]``), limited to what ``p`` may see,
+    personal data masked.
 
     Phone and ID numbers are always masked in exports; researchers get names
     masked too.
@@ -133,24 +134,30 @@ def export_csv(s: Session, what: str, p: Principal) -> str:
                 r["score"] = round(asg.score, 4)
                 r["reason"] = mask_text(asg.reason)
                 rows.append(r)
-    return _write(rows, cols)
+    return rows
 
 
-def _context_file(s: Session, name: str, p: Principal) -> bytes:
-    """The stored list as a contract file, so an upload is checked against it.
+def export_csv(s: Session, what: str, p: Principal) -> str:
+    """One list as contract CSV (UTF-8), as :func:`export_rows` gives it."""
+    return _write(export_rows(s, what, p), EXPORTS[what])
+
+
+def _context_table(s: Session, name: str, p: Principal) -> Table:
+    """The stored list an upload is checked against, as rows (no CSV in between).
 
     A station's upload is checked against its own needs only: a reference to
     another station's need reads exactly like one to a need that does not exist.
     """
-    admin = Principal(0, "admin", None, None)
     what = name.removesuffix(".csv")
-    text = export_csv(s, what, admin)
     if what == "needs":  # unmasked: these rows are only read back, never shown
-        q = select(NeedRow)
+        q = select(NeedRow).order_by(NeedRow.need_id)
         if p.communities is not None:
             q = q.where(NeedRow.community_id.in_(sorted(p.communities)))
-        text = _write((_row(n, NEED_COLUMNS) for n in s.scalars(q)), NEED_COLUMNS)
-    return text.encode("utf-8")
+        rows = [_row(n, NEED_COLUMNS) for n in s.scalars(q)]
+        cols: tuple[str, ...] = NEED_COLUMNS
+    else:
+        rows, cols = export_rows(s, what, Principal(0, "admin", None, None)), EXPORTS[what]
+    return table_from_rows(name, cols, ({c: _fmt(r.get(c)) for c in cols} for r in rows))
 
 
 def _scope_errors(src: MemorySource, sent: set[str], p: Principal, s: Session) -> list[RowError]:
@@ -160,8 +167,9 @@ def _scope_errors(src: MemorySource, sent: set[str], p: Principal, s: Session) -
     errs: list[RowError] = []
     for name in ("communities.csv", "assignments.csv"):
         if name in sent:
-            errs.append(RowError(name, 0, "", f"{name} 只能由管理员导入",
-                                 f"only an admin may import {name}"))
+            place = src.places.get(name, name)
+            errs.append(RowError(place, 0, "", f"{place} 只能由管理员导入",
+                                 f"only an admin may import {place}"))
     station = s.get(Station, p.station_id) if p.station_id else None
     street = station.station_id if station else ""
     for name, id_col in (("needs.csv", "need_id"), ("actors.csv", "actor_id")):
@@ -170,22 +178,23 @@ def _scope_errors(src: MemorySource, sent: set[str], p: Principal, s: Session) -
         table, _ = src.table(name, 1 << 40) or (None, [])
         if table is None:
             continue
+        place = table.name  # the file, or the workbook's sheet
         for line, cells in table.rows:
             cid = cells.get("community_id", "")
             if name == "actors.csv" and not cid:
                 if cells.get("street", "") != street:
-                    errs.append(RowError(name, line, "street", f"资源不在本站（{street}）辖区内",
+                    errs.append(RowError(place, line, "street", f"资源不在本站（{street}）辖区内",
                                          f"actor outside this station's area ({street})"))
                 continue
             if not p.sees(cid):
-                errs.append(RowError(name, line, "community_id", f"社区 {cid} 不属于本社工站",
+                errs.append(RowError(place, line, "community_id", f"社区 {cid} 不属于本社工站",
                                      f"community {cid!r} does not belong to this station"))
                 continue
             if name == "needs.csv":
                 continue  # a station's needs get the service's ids: see _station_need_ids
             old = s.get(ActorRow, cells.get(id_col, ""))
             if old is not None and old.community_id and not p.sees(old.community_id):
-                errs.append(RowError(name, line, id_col,
+                errs.append(RowError(place, line, id_col,
                                      f"编号 {cells.get(id_col)} 已被占用，请换用其他编号",
                                      f"id {cells.get(id_col)!r} is taken; use another id"))
     return errs
@@ -222,8 +231,8 @@ def import_files(s: Session, files: Mapping[str, bytes], p: Principal, *,
         raise ApiError(422, "no_files", "没有上传任何文件", "no file uploaded")
     # the upload and the stored lists it is checked against, in memory: no temp folder
     context = {n for n in ("communities.csv", "needs.csv", "actors.csv") if n not in files}
-    src = MemorySource({**files, **{n: _context_file(s, n, p) for n in sorted(context)}},
-                       places=places)
+    src = MemorySource(files, places=places,
+                       tables={n: _context_table(s, n, p) for n in sorted(context)})
     scope_errs = _scope_errors(src, set(files), p, s)
     if scope_errs:
         raise DataError(scope_errs)

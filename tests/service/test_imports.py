@@ -179,3 +179,28 @@ def test_a_workbook_imports_like_its_csv_files(client: TestClient, keys: Keys) -
         r = client.post("/api/v1/imports", headers=keys.h("station"),
                         files={"files": ("c.xlsx", book, XLSX)})
         assert r.status_code == 422 and "c.xlsx" in r.text, r.text
+
+
+def test_a_workbook_row_of_another_station_names_the_sheet(client: TestClient,
+                                                          keys: Keys) -> None:
+    header = NEEDS_HEADER.strip().split(",")
+    book = _book({"需求清单": [header, ["Q2", "C003", "想找人陪我去医院", 2, ""]]})
+    r = client.post("/api/v1/imports", headers=keys.h("station"),
+                    files={"files": ("本站.xlsx", book, XLSX)})
+    assert r.status_code == 422, r.text
+    row = r.json()["error"]["rows"][0]
+    assert row["file"] == "本站.xlsx[需求清单]" and row["line"] == 2, row
+    assert row["column"] == "community_id"
+
+
+def test_stored_lists_are_read_as_rows_not_rendered_as_csv(
+        client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.imports as imports
+
+    def refuse(*a: object, **k: object) -> str:
+        raise AssertionError("a stored list was rendered as CSV for the check")
+
+    monkeypatch.setattr(imports, "_write", refuse)
+    body = (NEEDS_HEADER + "M3,C001,楼道灯坏了一个月,2,\n").encode("utf-8")
+    code, res = _upload(client, keys, "station", "needs.csv", body)
+    assert code == 200 and res["added"] == {"needs": 1}, res
